@@ -1,0 +1,93 @@
+// Package report holds the outcome of one verification pass over one store:
+// the Report type (SPEC section 6), a Builder that accumulates it with exact
+// counts and a capped failure list, an Archive that writes reports atomically
+// into a directory and prunes old ones, and the HTTP views of that archive.
+//
+// It knows nothing about stores or checks: check names arrive as the
+// Failure.Reason strings the collector gives it.
+package report
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Failure is one record that failed a check.
+type Failure struct {
+	// ID is the record's id, or the best name for it when the record could
+	// not be decoded (its key).
+	ID string `json:"id"`
+	// Reason is the name of the first check that failed (SPEC section 3).
+	Reason string `json:"reason"`
+	// Key is the record's full key in the store (LevelDB: prefix included).
+	Key string `json:"key"`
+	// Detail says what was wrong, for a person. Never key material.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Report is the outcome of one pass over one store. Its JSON form is the
+// archived file and the /reports/latest.json body.
+//
+// Invariants kept by Builder: Checked == OK + Failed;
+// len(Failures) + FailuresTruncated == Failed; the values of FailuresByCheck
+// sum to Failed.
+type Report struct {
+	Checked int64 `json:"checked"`
+	OK      int64 `json:"ok"`
+	Failed  int64 `json:"failed"`
+	// Failures lists failing records, at most the builder's cap, in the
+	// order they were found. Never null in JSON.
+	Failures   []Failure `json:"failures"`
+	Store      string    `json:"store"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	// Complete is true when the pass walked the whole store; false for a
+	// pass cut short (shutdown, store lost) or a snapshot of a running pass.
+	Complete bool `json:"complete"`
+	// FailuresByCheck counts failures per check name, exactly (uncapped).
+	// Checks without failures are absent. Never null in JSON.
+	FailuresByCheck map[string]int64 `json:"failures_by_check"`
+	// FailuresTruncated is how many failures are counted but not listed.
+	FailuresTruncated int64 `json:"failures_truncated"`
+	// Canonical is the canonical form the checksums were computed in
+	// (js, raw, jcs).
+	Canonical string `json:"canonical,omitempty"`
+	// KeyRecords counts records each signing key verified; index i is the
+	// i-th --verify.key-file (0 = current key).
+	KeyRecords []int64 `json:"key_records,omitempty"`
+	// Host is the host the exporter ran on.
+	Host string `json:"host,omitempty"`
+	// Version is the exporter's version.
+	Version string `json:"exporter_version,omitempty"`
+}
+
+// Status names a report's outcome as the HTML page shows it:
+// "failures" when any record failed, else "incomplete" when the pass did
+// not finish, else "ok".
+func (r *Report) Status() string {
+	switch {
+	case r.Failed > 0:
+		return "failures"
+	case !r.Complete:
+		return "incomplete"
+	default:
+		return "ok"
+	}
+}
+
+// MarshalJSON writes the report with times in UTC and with failures and
+// failures_by_check as [] and {} rather than null when empty, so scripts
+// can index them without a null check.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // no methods: avoids recursion
+	p := plain(r)
+	if p.Failures == nil {
+		p.Failures = []Failure{}
+	}
+	if p.FailuresByCheck == nil {
+		p.FailuresByCheck = map[string]int64{}
+	}
+	p.StartedAt = p.StartedAt.UTC()
+	p.FinishedAt = p.FinishedAt.UTC()
+	return json.Marshal(p)
+}
