@@ -160,6 +160,26 @@ const numbers = ['-0', '0.0', '-0.0', '1e21', '1e+21', '1E21', '1e20', '123e-20'
 add('numbers-all', '[' + numbers.join(',') + ']');
 for (const n of numbers) add('number-' + n, `{"n":${n}}`);
 
+{
+  // Random doubles from random bit patterns, written with 17 significant
+  // digits (or as long integers), so that the shortest-digits printing is
+  // checked against V8 well beyond the hand-picked cases.
+  const dv = new DataView(new ArrayBuffer(8));
+  const srcs = [];
+  for (let i = 0; i < 600; i++) {
+    dv.setUint32(0, rnd()); dv.setUint32(4, rnd());
+    const x = dv.getFloat64(0);
+    if (!Number.isFinite(x)) continue;
+    srcs.push(i % 3 === 0 ? x.toExponential(16) : x.toPrecision(17));
+  }
+  for (let i = 0; i < 100; i++) {
+    // integers between 2^53 and ~2^73, and short decimals
+    srcs.push(String(rnd()) + String(rnd()).padStart(10, '0'));
+    srcs.push((rnd() % 100000) + '.' + String(rnd() % 1000).padStart(3, '0') + 'e' + ((rnd() % 60) - 30));
+  }
+  add('numbers-random', '[' + srcs.join(',') + ']');
+}
+
 // --- whitespace, pretty printing, deep nesting ---
 {
   const obj = { id: 'v', signature: 's', data: { b: [1, 2, { c: 'x' }], a: null, '2': true, '1': 'y' } };

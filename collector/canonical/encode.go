@@ -1,0 +1,188 @@
+package canonical
+
+import (
+	"fmt"
+	"sync"
+)
+
+// encoder streams the JS or JCS form of one validated JSON value.
+//
+// Objects are written in stored order as they are scanned, and each member's
+// output span is remembered. Only when an object turns out to hold
+// array-index keys or duplicate keys (JS), or keys out of UTF-16 order
+// (JCS), are its members rewritten in the right order from a copy. The common
+// case is a single pass with no copy.
+type encoder struct {
+	b   []byte // the value being encoded
+	i   int    // read offset in b
+	jcs bool
+
+	segs []seg   // members of the objects being written, innermost last
+	perm []int32 // scratch ordering of one object's members
+	tmp  []byte  // scratch copy of one object's body while reordering
+}
+
+// seg is one object member's output span in dst: dst[start:keyEnd] is the
+// quoted key and dst[keyEnd] is the ':' before the value.
+type seg struct {
+	start, keyEnd, end int
+	src                int32  // member whose value this position emits (duplicates)
+	index              uint32 // numeric value of an array-index key
+	isIndex            bool
+	dead               bool // a later duplicate, emitted at the first one's place
+}
+
+var encoders = sync.Pool{New: func() any { return new(encoder) }}
+
+func getEncoder(b []byte, jcs bool) *encoder {
+	e := encoders.Get().(*encoder)
+	e.b, e.i, e.jcs = b, 0, jcs
+	return e
+}
+
+// maxPooledScratch keeps one huge record from pinning its scratch memory.
+const maxPooledScratch = 1 << 20
+
+func putEncoder(e *encoder) {
+	e.b = nil
+	e.segs = e.segs[:0]
+	if cap(e.tmp) > maxPooledScratch {
+		e.tmp = nil
+	}
+	if cap(e.segs) > maxPooledScratch/64 {
+		e.segs = nil
+		e.perm = nil
+	}
+	encoders.Put(e)
+}
+
+func (e *encoder) ws() {
+	for e.i < len(e.b) && isWS(e.b[e.i]) {
+		e.i++
+	}
+}
+
+// value appends the canonical form of the value at e.b[e.i:]. depth counts
+// the enclosing containers; recursion is bounded by MaxDepth.
+func (e *encoder) value(dst []byte, depth int) ([]byte, error) {
+	e.ws()
+	if e.i >= len(e.b) {
+		return dst, errMalformed
+	}
+	switch c := e.b[e.i]; c {
+	case '{', '[':
+		if depth >= MaxDepth {
+			return dst, fmt.Errorf("canonical: nesting deeper than %d levels", MaxDepth)
+		}
+		if c == '{' {
+			return e.object(dst, depth+1)
+		}
+		return e.array(dst, depth+1)
+	case '"':
+		return e.str(dst)
+	case 't':
+		return e.literal(dst, "true")
+	case 'f':
+		return e.literal(dst, "false")
+	case 'n':
+		return e.literal(dst, "null")
+	}
+	return e.number(dst)
+}
+
+func (e *encoder) literal(dst []byte, lit string) ([]byte, error) {
+	if len(e.b)-e.i < len(lit) || string(e.b[e.i:e.i+len(lit)]) != lit {
+		return dst, errMalformed
+	}
+	e.i += len(lit)
+	return append(dst, lit...), nil
+}
+
+func (e *encoder) array(dst []byte, depth int) ([]byte, error) {
+	dst = append(dst, '[')
+	e.i++
+	e.ws()
+	if e.i < len(e.b) && e.b[e.i] == ']' {
+		e.i++
+		return append(dst, ']'), nil
+	}
+	for {
+		var err error
+		if dst, err = e.value(dst, depth); err != nil {
+			return dst, err
+		}
+		e.ws()
+		if e.i >= len(e.b) {
+			return dst, errMalformed
+		}
+		switch e.b[e.i] {
+		case ',':
+			e.i++
+			dst = append(dst, ',')
+		case ']':
+			e.i++
+			return append(dst, ']'), nil
+		default:
+			return dst, errMalformed
+		}
+	}
+}
+
+func (e *encoder) object(dst []byte, depth int) ([]byte, error) {
+	dst = append(dst, '{')
+	body := len(dst)
+	base := len(e.segs)
+	e.i++
+	e.ws()
+	if e.i < len(e.b) && e.b[e.i] == '}' {
+		e.i++
+		return append(dst, '}'), nil
+	}
+	for {
+		e.ws()
+		if e.i >= len(e.b) || e.b[e.i] != '"' {
+			return dst, errMalformed
+		}
+		start := len(dst)
+		var err error
+		if dst, err = e.str(dst); err != nil {
+			return dst, err
+		}
+		keyEnd := len(dst)
+		e.ws()
+		if e.i >= len(e.b) || e.b[e.i] != ':' {
+			return dst, errMalformed
+		}
+		e.i++
+		dst = append(dst, ':')
+		if dst, err = e.value(dst, depth); err != nil {
+			return dst, err
+		}
+		e.segs = append(e.segs, seg{start: start, keyEnd: keyEnd, end: len(dst)})
+		e.ws()
+		if e.i >= len(e.b) {
+			return dst, errMalformed
+		}
+		if e.b[e.i] == ',' {
+			e.i++
+			dst = append(dst, ',')
+			continue
+		}
+		if e.b[e.i] != '}' {
+			return dst, errMalformed
+		}
+		e.i++
+		break
+	}
+	var err error
+	if e.jcs {
+		dst, err = e.orderJCS(dst, body, base)
+	} else {
+		dst = e.orderJS(dst, body, base)
+	}
+	e.segs = e.segs[:base]
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, '}'), nil
+}

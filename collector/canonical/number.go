@@ -1,0 +1,132 @@
+package canonical
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// maxExactDigits is the longest integer literal copied as is: every integer
+// of up to 15 digits is below 2^53, so it is its own nearest double and
+// JavaScript prints it unchanged.
+const maxExactDigits = 15
+
+// number appends the number literal at e.b[e.i] as JavaScript prints the
+// nearest double (Number.prototype.toString). A literal that overflows to
+// Infinity is printed as null, as JSON.stringify does (an error in JCS).
+func (e *encoder) number(dst []byte) ([]byte, error) {
+	b := e.b
+	start := e.i
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := 0
+	for i < len(b) && isDigit(b[i]) {
+		i++
+		digits++
+	}
+	if digits == 0 {
+		return dst, errMalformed
+	}
+	simple := true
+	if i < len(b) && b[i] == '.' {
+		simple = false
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		simple = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	e.i = i
+	lit := b[start:i]
+	if simple && digits <= maxExactDigits {
+		if lit[0] == '-' && lit[1] == '0' { // -0 prints as 0
+			return append(dst, '0'), nil
+		}
+		return append(dst, lit...), nil
+	}
+	f, err := strconv.ParseFloat(unsafeString(lit), 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
+			if e.jcs {
+				return dst, fmt.Errorf("jcs: number at byte %d of data overflows to Infinity, which has no RFC 8785 form (use --verify.canonical=js)", start)
+			}
+			return append(dst, "null"...), nil
+		}
+		return dst, errMalformed
+	}
+	return appendJSNumber(dst, f), nil
+}
+
+// appendJSNumber appends a finite double as ECMAScript Number::toString
+// prints it: the shortest digits that round-trip, in fixed notation for
+// 1e-7 <= |x| < 1e21 and as d.ddde±n otherwise; -0 prints as 0.
+func appendJSNumber(dst []byte, f float64) []byte {
+	if f == 0 {
+		return append(dst, '0')
+	}
+	var buf [32]byte
+	s := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // -d.ddde±xx
+	if s[0] == '-' {
+		dst = append(dst, '-')
+		s = s[1:]
+	}
+	// Split into the digit string and the exponent.
+	var digitBuf [24]byte
+	digits := append(digitBuf[:0], s[0])
+	p := 1
+	if p < len(s) && s[p] == '.' {
+		for p++; s[p] != 'e'; p++ {
+			digits = append(digits, s[p])
+		}
+	}
+	p++ // 'e'
+	negExp := s[p] == '-'
+	exp := 0
+	for _, c := range s[p+1:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if negExp {
+		exp = -exp
+	}
+	k := len(digits)
+	n := exp + 1 // the value is 0.d1d2...dk × 10^n
+	switch {
+	case k <= n && n <= 21:
+		dst = append(dst, digits...)
+		for ; k < n; k++ {
+			dst = append(dst, '0')
+		}
+	case 0 < n && n <= 21:
+		dst = append(dst, digits[:n]...)
+		dst = append(dst, '.')
+		dst = append(dst, digits[n:]...)
+	case -6 < n && n <= 0:
+		dst = append(dst, '0', '.')
+		for z := n; z < 0; z++ {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, digits...)
+	default:
+		dst = append(dst, digits[0])
+		if k > 1 {
+			dst = append(dst, '.')
+			dst = append(dst, digits[1:]...)
+		}
+		dst = append(dst, 'e')
+		if n-1 >= 0 {
+			dst = append(dst, '+')
+		}
+		dst = strconv.AppendInt(dst, int64(n-1), 10)
+	}
+	return dst
+}
