@@ -118,7 +118,7 @@ func Falsy(raw []byte) bool {
 	case 'n', 'f':
 		return true
 	case '"':
-		return len(raw) == 2
+		return len(raw) == 2 && raw[1] == '"'
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return zeroNumber(raw)
 	}
@@ -127,6 +127,9 @@ func Falsy(raw []byte) bool {
 
 // zeroNumber reports whether a JSON number literal's nearest double is ±0.
 func zeroNumber(raw []byte) bool {
+	if !isDigit(raw[len(raw)-1]) {
+		return false // malformed; not a number
+	}
 	exp := false
 	for _, c := range raw {
 		switch {

@@ -1,0 +1,51 @@
+package canonical
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestVectorsUpToDate reruns testdata/node/gen-vectors.js on the local Node
+// and checks that the committed vectors are what it writes now. Without
+// node it skips, except in CI (CI=true), where it fails.
+//
+// To regenerate: node testdata/node/gen-vectors.js > testdata/canonical/vectors.json
+func TestVectorsUpToDate(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node is not installed: CI must check that testdata/canonical/vectors.json is up to date; install Node.js 20 or later")
+		}
+		t.Skip("node not installed; install Node.js to check the committed vectors")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "vectors.json")
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "node", "gen-vectors.js"))
+	cmd.Dir = root
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("gen-vectors.js: %v\n%s", err, stderr.Bytes())
+	}
+	if err := os.WriteFile(out, stdout.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	committed, err := os.ReadFile(vectorsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(committed, stdout.Bytes()) {
+		t.Fatalf("%s is out of date with testdata/node/gen-vectors.js; regenerate with:\n"+
+			"  node testdata/node/gen-vectors.js > testdata/canonical/vectors.json", vectorsPath)
+	}
+}
