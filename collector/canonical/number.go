@@ -69,7 +69,7 @@ func (e *encoder) number(dst []byte) ([]byte, error) {
 
 // appendJSNumber appends a finite double as ECMAScript Number::toString
 // prints it: the shortest digits that round-trip, in fixed notation for
-// 1e-7 <= |x| < 1e21 and as d.ddde±n otherwise; -0 prints as 0.
+// 1e-6 <= |x| < 1e21 (so 1e-7 prints as 1e-7) and as d.ddde±n otherwise; -0 prints as 0.
 func appendJSNumber(dst []byte, f float64) []byte {
 	if f == 0 {
 		return append(dst, '0')
