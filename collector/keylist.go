@@ -1,0 +1,167 @@
+package collector
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// A key list is the ordered list of the keys one pass saw, each with the
+// SHA-256 of its canonical data, kept on disk so that the next pass can
+// merge against it in constant memory (the missing check) and two stores
+// can be compared (the cross-store check). Each entry is a uvarint key
+// length, the key, and 32 bytes of checksum.
+
+type keyListWriter struct {
+	f    *os.File
+	w    *bufio.Writer
+	size int64
+	tmp  [binary.MaxVarintLen64]byte
+}
+
+// createKeyList opens path for appending, truncated to size bytes (the
+// size recorded at the last checkpoint: what came after was not counted).
+func createKeyList(path string, size int64) (*keyListWriter, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(size, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &keyListWriter{f: f, w: bufio.NewWriterSize(f, 64<<10), size: size}, nil
+}
+
+func (k *keyListWriter) add(key []byte, sum [32]byte) error {
+	n := binary.PutUvarint(k.tmp[:], uint64(len(key)))
+	k.w.Write(k.tmp[:n])
+	k.w.Write(key)
+	_, err := k.w.Write(sum[:])
+	k.size += int64(n + len(key) + len(sum))
+	return err
+}
+
+// sync flushes and fsyncs, so that the size a checkpoint records is on disk.
+func (k *keyListWriter) sync() error {
+	if err := k.w.Flush(); err != nil {
+		return err
+	}
+	return k.f.Sync()
+}
+
+func (k *keyListWriter) close() error {
+	err := k.sync()
+	if cerr := k.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type keyListReader struct {
+	f   *os.File
+	r   *bufio.Reader
+	key []byte
+	sum [32]byte
+	err error
+}
+
+// openKeyList opens a key list; a missing file is an empty list.
+func openKeyList(path string) (*keyListReader, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &keyListReader{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &keyListReader{f: f, r: bufio.NewReaderSize(f, 64<<10)}, nil
+}
+
+// next advances to the next entry; false at the end or on error (see err).
+func (k *keyListReader) next() bool {
+	if k.r == nil || k.err != nil {
+		return false
+	}
+	n, err := binary.ReadUvarint(k.r)
+	if err == io.EOF {
+		return false
+	}
+	if err != nil || n > 1<<20 {
+		k.err = fmt.Errorf("key list %s is damaged", k.f.Name())
+		return false
+	}
+	if uint64(cap(k.key)) < n {
+		k.key = make([]byte, n)
+	}
+	k.key = k.key[:n]
+	if _, err := io.ReadFull(k.r, k.key); err != nil {
+		k.err = fmt.Errorf("key list %s is truncated", k.f.Name())
+		return false
+	}
+	if _, err := io.ReadFull(k.r, k.sum[:]); err != nil {
+		k.err = fmt.Errorf("key list %s is truncated", k.f.Name())
+		return false
+	}
+	return true
+}
+
+func (k *keyListReader) close() {
+	if k.f != nil {
+		k.f.Close()
+	}
+}
+
+// missingMerge walks the previous pass's key list beside the current walk
+// and reports the keys that the current walk skipped over: records that
+// vanished since the last complete pass.
+type missingMerge struct {
+	r       *keyListReader
+	compare func(a, b []byte) int
+	pending bool // r holds an entry not yet matched
+}
+
+func newMissingMerge(r *keyListReader, compare func(a, b []byte) int) *missingMerge {
+	m := &missingMerge{r: r, compare: compare}
+	m.pending = r.next()
+	return m
+}
+
+// skipThrough drops every entry <= cursor without reporting (resume).
+func (m *missingMerge) skipThrough(cursor []byte) {
+	for m.pending && m.compare(m.r.key, cursor) <= 0 {
+		m.pending = m.r.next()
+	}
+}
+
+// see reports, via missing, the previous keys before key, and consumes key.
+func (m *missingMerge) see(key []byte, missing func(key []byte)) {
+	for m.pending {
+		c := m.compare(m.r.key, key)
+		if c > 0 {
+			return
+		}
+		if c < 0 {
+			missing(m.r.key)
+		}
+		m.pending = m.r.next()
+		if c == 0 {
+			return
+		}
+	}
+}
+
+// finish reports every remaining previous key.
+func (m *missingMerge) finish(missing func(key []byte)) {
+	for m.pending {
+		missing(m.r.key)
+		m.pending = m.r.next()
+	}
+}

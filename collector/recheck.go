@@ -1,0 +1,96 @@
+package collector
+
+import (
+	"context"
+	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/store"
+)
+
+func (r *Runner) recheckLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.Recheck(ctx)
+		}
+	}
+}
+
+// Recheck re-reads the listed failures of the current and the last pass
+// and drops those now valid, so that a record restored from backup leaves
+// the failure gauges (and the alert resolves) before the next pass.
+// Failures that cannot be re-read by key are kept: read failures of a
+// damaged block (the key only locates the damage) and duplicates.
+func (r *Runner) Recheck(ctx context.Context) int {
+	type target struct {
+		pass *Pass
+		f    report.Failure
+	}
+	var todo []target
+	r.mu.Lock()
+	for _, p := range []*Pass{r.cur, r.lastPass()} {
+		if p == nil {
+			continue
+		}
+		for _, f := range p.Failures {
+			switch f.Reason {
+			case CheckRead, CheckDuplicate:
+				continue
+			}
+			todo = append(todo, target{p, f})
+		}
+	}
+	r.mu.Unlock()
+
+	fixed := 0
+	s := r.cfg.Verifier.NewScratch()
+	for _, t := range todo {
+		if ctx.Err() != nil {
+			return fixed
+		}
+		key := []byte(t.f.Key[min(len(r.cfg.KeyPrefix), len(t.f.Key)):])
+		value, found, err := r.cfg.Store.Get(ctx, key)
+		if err != nil || !found {
+			continue
+		}
+		o := r.cfg.Verifier.Verify(store.Record{Key: key, Value: value}, s)
+		r.mu.Lock()
+		r.counters.verified++
+		if o.OK() {
+			for i, f := range t.pass.Failures {
+				if f == t.f {
+					t.pass.Fixed(i)
+					fixed++
+					break
+				}
+			}
+		}
+		r.mu.Unlock()
+	}
+	if fixed > 0 {
+		r.log.Info("re-check found failures fixed", "fixed", fixed)
+		r.mu.Lock()
+		r.missing = r.missingLocked()
+		r.mu.Unlock()
+	}
+	return fixed
+}
+
+func (r *Runner) lastPass() *Pass {
+	if r.last == nil {
+		return nil
+	}
+	return r.last.Pass
+}
+
+func (r *Runner) missingLocked() int64 {
+	if p := r.lastPass(); p != nil {
+		return p.ByCheck[checkIndex(CheckMissing)]
+	}
+	return 0
+}

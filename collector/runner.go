@@ -1,0 +1,374 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/collector/pace"
+	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/store"
+)
+
+// Reopener is implemented by stores that must be reopened to see the
+// app's new data (a read-only LevelDB sees the database as of its open).
+type Reopener interface {
+	Reopen() error
+}
+
+// RunnerConfig wires one store's walk.
+type RunnerConfig struct {
+	Store       store.Store
+	KeyPrefix   string // prepended to keys in reports
+	Verifier    *Verifier
+	Workers     int
+	Archive     *report.Archive // nil: no reports written
+	MaxFailures int
+	// StateDir keeps the progress file and key lists; "" keeps nothing
+	// (no resume, no missing check).
+	StateDir string
+	// Pacer paces the walk; nil walks at full speed.
+	Pacer *pace.Pacer
+	// ReopenInterval reopens a Reopener store this often during a pass.
+	ReopenInterval time.Duration
+	// CheckpointInterval saves progress this often (default 5s).
+	CheckpointInterval time.Duration
+	// Fresh starts a new pass even when a saved one could be resumed (the
+	// check command); the last complete pass is still used for the
+	// missing check.
+	Fresh  bool
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Runner walks one store pass after pass and keeps what it found.
+type Runner struct {
+	cfg RunnerConfig
+	log *slog.Logger
+	now func() time.Time
+
+	mu       sync.Mutex
+	cur      *Pass
+	last     *LastPass
+	counters counters
+	up       bool
+	lastProg time.Time
+	missing  int64 // missing records found in the last complete pass
+	paused   bool
+	fast     bool // run-now: no pacing for the rest of this pass
+	waiting  bool // between passes
+	resume   chan struct{}
+	runNow   chan struct{}
+	lastSave time.Time
+	stateErr bool
+}
+
+type counters struct {
+	verified, readErrors, passes, reportErrors, stateErrors uint64
+}
+
+// NewRunner builds a runner and loads the saved progress, if any. A damaged
+// progress file is logged and set aside: the pass starts over.
+func NewRunner(cfg RunnerConfig) (*Runner, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.CheckpointInterval <= 0 {
+		cfg.CheckpointInterval = 5 * time.Second
+	}
+	if cfg.MaxFailures < 1 {
+		cfg.MaxFailures = 1000
+	}
+	r := &Runner{cfg: cfg, log: cfg.Logger, now: cfg.Now, resume: make(chan struct{}), runNow: make(chan struct{}, 1)}
+	if cfg.StateDir == "" {
+		return r, nil
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("state directory %q: %w", cfg.StateDir, unwrapPathError(err))
+	}
+	s, err := loadState(cfg.StateDir, cfg.Store.Name())
+	switch {
+	case errors.Is(err, errStateDamaged):
+		bad := statePath(cfg.StateDir, cfg.Store.Name())
+		r.log.Warn("progress file is damaged; starting a new pass", "file", bad, "err", err)
+		os.Rename(bad, bad+".damaged")
+	case err != nil:
+		return nil, fmt.Errorf("read progress in %q: %w", cfg.StateDir, unwrapPathError(err))
+	default:
+		r.cur, r.last = s.Current, s.Last
+		if cfg.Fresh {
+			r.cur = nil
+		}
+		if r.cur != nil && len(r.cur.KeyRecords) != cfg.Verifier.KeyCount() {
+			r.log.Warn("the signing keys changed since the saved pass; starting a new pass")
+			r.cur = nil
+		}
+	}
+	return r, nil
+}
+
+// Name is the store's label value.
+func (r *Runner) Name() string { return r.cfg.Store.Name() }
+
+// RunPass runs (or resumes) one pass to its end, writes its report and
+// returns it. An error leaves the pass resumable by the next call.
+func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
+	st := r.cfg.Store
+	if ro, ok := st.(Reopener); ok {
+		if err := ro.Reopen(); err != nil {
+			r.setDown(err)
+			return nil, err
+		}
+	}
+	p := r.beginPass(ctx)
+	keys, merge, err := r.openKeyLists(p)
+	if err != nil {
+		r.log.Warn("cannot keep the key list; the missing check is off for this pass", "err", err)
+	}
+	defer func() {
+		if keys != nil {
+			keys.close()
+		}
+		if merge != nil {
+			merge.r.close()
+		}
+	}()
+
+	cons := &Consumer{Store: st, Verifier: r.cfg.Verifier, KeyPrefix: r.cfg.KeyPrefix, Pass: p}
+	missing := func(key []byte) { r.noteMissing(ctx, cons, key) }
+	sink := cons.Sink(ctx)
+	lastReopen := r.now()
+	w := &Walker{Store: st, Verifier: r.cfg.Verifier, Workers: r.cfg.Workers}
+	if r.cfg.Pacer != nil {
+		w.Pacer = &pacer{r: r}
+	}
+	err = w.Walk(ctx, cursorOf(p), func(res Result) error {
+		if merge != nil {
+			merge.see(res.Key, missing)
+		}
+		r.mu.Lock()
+		before := p.Checked
+		err := sink(res)
+		counted := p.Checked > before
+		if counted {
+			r.counters.verified++
+			if res.Outcome.Check == CheckRead {
+				r.counters.readErrors++
+			}
+			r.lastProg = r.now()
+			r.up = true
+		}
+		r.mu.Unlock()
+		if counted && keys != nil {
+			if kerr := keys.add(res.Key, res.Outcome.Sum); kerr != nil {
+				r.log.Warn("cannot write the key list; the missing check is off for this pass", "err", kerr)
+				keys.close()
+				keys = nil
+			}
+		}
+		if r.now().Sub(r.lastSave) >= r.cfg.CheckpointInterval {
+			r.checkpoint(keys)
+			if ro, ok := st.(Reopener); ok && r.cfg.ReopenInterval > 0 && r.now().Sub(lastReopen) >= r.cfg.ReopenInterval {
+				lastReopen = r.now()
+				if rerr := ro.Reopen(); rerr != nil {
+					return rerr
+				}
+			}
+		}
+		return err
+	})
+	if err != nil {
+		r.checkpoint(keys)
+		if !errors.Is(err, context.Canceled) {
+			r.setDown(err)
+		}
+		return nil, err
+	}
+	if merge != nil {
+		merge.finish(missing)
+		if merge.r.err != nil {
+			r.log.Warn("the previous key list is damaged; missing records may be under-reported", "err", merge.r.err)
+		}
+	}
+	return r.finishPass(p, keys), nil
+}
+
+func cursorOf(p *Pass) []byte {
+	if !p.HaveCursor {
+		return nil
+	}
+	return p.Cursor
+}
+
+// beginPass resumes the saved pass or starts a new one.
+func (r *Runner) beginPass(ctx context.Context) *Pass {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if r.cur == nil {
+		p := NewPass(r.Name(), now, r.cfg.Verifier.KeyCount(), r.cfg.MaxFailures)
+		if r.last != nil {
+			p.Expected = r.last.Pass.Checked
+		} else if est, ok := r.cfg.Store.(store.Estimator); ok {
+			if n, err := est.EstimateCount(ctx); err == nil {
+				p.Expected = n
+			}
+		}
+		if r.cfg.Pacer != nil {
+			p.Deadline = r.cfg.Pacer.Deadline(now)
+		}
+		r.cur = p
+		r.lastSave = time.Time{}
+	} else {
+		r.log.Info("resuming the pass", "started", r.cur.Started, "deadline", r.cur.Deadline, "checked", r.cur.Checked)
+	}
+	if r.cfg.Pacer != nil {
+		r.cfg.Pacer.Start(r.cur.Started, r.cur.Deadline, r.cur.Expected, r.cur.Checked)
+	}
+	r.waiting = false
+	return r.cur
+}
+
+// openKeyLists opens this pass's key list for writing and the last
+// complete pass's for the missing merge.
+func (r *Runner) openKeyLists(p *Pass) (*keyListWriter, *missingMerge, error) {
+	if r.cfg.StateDir == "" {
+		return nil, nil, nil
+	}
+	name := r.Name()
+	w, err := createKeyList(keysPath(r.cfg.StateDir, name, "next"), p.KeysFileSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.mu.Lock()
+	haveLast := r.last != nil
+	r.mu.Unlock()
+	if !haveLast {
+		return w, nil, nil
+	}
+	lr, err := openKeyList(keysPath(r.cfg.StateDir, name, "last"))
+	if err != nil {
+		return w, nil, err
+	}
+	m := newMissingMerge(lr, r.cfg.Store.Compare)
+	if p.HaveCursor {
+		m.skipThrough(p.Cursor)
+	}
+	return w, m, nil
+}
+
+// noteMissing confirms with a re-read that a key of the last pass is gone
+// and counts it.
+func (r *Runner) noteMissing(ctx context.Context, cons *Consumer, key []byte) {
+	if _, found, err := r.cfg.Store.Get(ctx, key); err == nil && found {
+		return // present after all (written behind the walk's cursor)
+	}
+	f := report.Failure{ID: string(key), Reason: CheckMissing, Key: r.cfg.KeyPrefix + string(key),
+		Detail: "present in the last complete pass, absent now"}
+	r.mu.Lock()
+	cons.Pass.AddFailure(f)
+	r.mu.Unlock()
+}
+
+// checkpoint saves progress. Failures are a metric and a log line; the
+// walk goes on.
+func (r *Runner) checkpoint(keys *keyListWriter) {
+	if r.cfg.StateDir == "" {
+		return
+	}
+	r.lastSave = r.now()
+	if keys != nil {
+		if err := keys.sync(); err != nil {
+			r.stateFailed(err)
+			return
+		}
+	}
+	r.mu.Lock()
+	if keys != nil && r.cur != nil {
+		r.cur.KeysFileSize = keys.size
+	}
+	s := &savedState{Version: stateVersion, Store: r.Name(), Current: r.cur, Last: r.last}
+	var err error
+	func() {
+		defer r.mu.Unlock()
+		err = saveState(r.cfg.StateDir, s)
+	}()
+	if err != nil {
+		r.stateFailed(err)
+		return
+	}
+	if r.stateErr {
+		r.log.Info("progress is saved again", "dir", r.cfg.StateDir)
+		r.stateErr = false
+	}
+}
+
+func (r *Runner) stateFailed(err error) {
+	r.mu.Lock()
+	r.counters.stateErrors++
+	first := !r.stateErr
+	r.stateErr = true
+	r.mu.Unlock()
+	if first {
+		r.log.Error("cannot save progress; the walk goes on, but a restart would redo this pass", "dir", r.cfg.StateDir, "err", err)
+	}
+}
+
+// finishPass closes a complete pass: key lists rotate, the report is
+// written, and the pass becomes the last one.
+func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
+	now := r.now()
+	rep := func() *report.Report {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.last = &LastPass{Pass: p, Finished: now, Duration: now.Sub(p.Started)}
+		r.cur = nil
+		r.fast = false
+		r.counters.passes++
+		r.missing = p.ByCheck[checkIndex(CheckMissing)]
+		return p.Report(now, true)
+	}()
+	if keys != nil && r.cfg.StateDir != "" {
+		name := r.Name()
+		if err := keys.close(); err == nil {
+			err = os.Rename(keysPath(r.cfg.StateDir, name, "next"), keysPath(r.cfg.StateDir, name, "last"))
+			if err != nil {
+				r.stateFailed(err)
+			}
+		}
+	}
+	r.lastSave = time.Time{}
+	r.checkpoint(nil)
+	r.writeReport(rep)
+	r.log.Info("pass complete", "checked", rep.Checked, "failed", rep.Failed, "duration", now.Sub(p.Started).Round(time.Millisecond))
+	return rep
+}
+
+func (r *Runner) writeReport(rep *report.Report) {
+	if r.cfg.Archive == nil {
+		return
+	}
+	if _, err := r.cfg.Archive.Write(rep); err != nil {
+		r.mu.Lock()
+		r.counters.reportErrors++
+		r.mu.Unlock()
+		r.log.Error("cannot write the report", "err", err)
+	}
+}
+
+func (r *Runner) setDown(err error) {
+	r.mu.Lock()
+	r.up = false
+	r.counters.readErrors++
+	r.mu.Unlock()
+}
+
+// Archive is where this runner writes its reports (nil: none).
+func (r *Runner) Archive() *report.Archive { return r.cfg.Archive }

@@ -1,0 +1,154 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/store"
+)
+
+// Serve runs passes until ctx ends: each pass starts when the previous one
+// was due to end (its deadline), or at once after a run-now; errors are
+// retried with capped exponential back-off from the saved cursor. Known
+// failures are re-checked every recheck interval meanwhile.
+func (r *Runner) Serve(ctx context.Context, recheckEvery time.Duration) {
+	if recheckEvery > 0 {
+		go r.recheckLoop(ctx, recheckEvery)
+	}
+	backoff := time.Second
+	for ctx.Err() == nil {
+		if !r.waitForNextPass(ctx) {
+			return
+		}
+		_, err := r.RunPass(ctx)
+		switch {
+		case err == nil:
+			backoff = time.Second
+			continue
+		case ctx.Err() != nil:
+			return
+		}
+		level := r.log.Warn
+		if !errors.Is(err, store.ErrUnavailable) {
+			level = r.log.Error
+		}
+		level("pass interrupted; retrying from the saved cursor", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Minute)
+	}
+}
+
+// waitForNextPass waits until the next pass is due: now when a pass is
+// under way or none completed yet, else at the last pass's deadline (its
+// start plus the pass duration). A run-now request ends the wait.
+func (r *Runner) waitForNextPass(ctx context.Context) bool {
+	r.mu.Lock()
+	var due time.Time
+	if r.cur == nil && r.last != nil && r.cfg.Pacer != nil {
+		due = r.last.Pass.Deadline
+	}
+	r.mu.Unlock()
+	wait := due.Sub(r.now())
+	if wait <= 0 {
+		return true
+	}
+	r.setWaiting(true)
+	defer r.setWaiting(false)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-r.runNow:
+	}
+	return true
+}
+
+func (r *Runner) setWaiting(w bool) {
+	r.mu.Lock()
+	r.waiting = w
+	r.mu.Unlock()
+}
+
+// Pause stops the walk after the chunk it is reading; Resume restarts it.
+func (r *Runner) Pause() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.paused = true
+}
+
+// Resume undoes Pause.
+func (r *Runner) Resume() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.paused {
+		r.paused = false
+		close(r.resume)
+		r.resume = make(chan struct{})
+	}
+}
+
+// RunNow starts the next pass at once, or lifts the pacing for the rest of
+// the pass under way, and resumes a paused walk.
+func (r *Runner) RunNow() {
+	r.mu.Lock()
+	r.fast = true
+	r.mu.Unlock()
+	select {
+	case r.runNow <- struct{}{}:
+	default:
+	}
+	r.Resume()
+}
+
+// pacer adapts the pace.Pacer to the walk and adds pause and run-now.
+type pacer struct{ r *Runner }
+
+func (p *pacer) Wait(ctx context.Context, n int, work time.Duration) error {
+	r := p.r
+	for {
+		r.mu.Lock()
+		paused, resume, fast := r.paused, r.resume, r.fast
+		r.mu.Unlock()
+		if !paused {
+			if fast {
+				return ctx.Err()
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-resume:
+			r.cfg.Pacer.Reset()
+		}
+	}
+	return r.cfg.Pacer.Wait(ctx, n, work)
+}
+
+// Chunk reads about a second's worth of records between waits, so the
+// store's iterator is never held across a long sleep.
+func (p *pacer) Chunk() int {
+	r := p.r
+	r.mu.Lock()
+	fast := r.fast
+	r.mu.Unlock()
+	if fast {
+		return 1024
+	}
+	rate := r.cfg.Pacer.Status().Rate
+	switch {
+	case math.IsInf(rate, 1) || rate >= 1024:
+		return 1024
+	case rate < 1:
+		return 1
+	}
+	return int(rate)
+}

@@ -1,0 +1,201 @@
+package collector
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/store"
+)
+
+// VerifierConfig says what a valid record is.
+type VerifierConfig struct {
+	Canonical      canonical.Mode
+	RequiredFields []string // default: id, signature
+	Keys           []SigningKey
+	Signature      SignatureConfig
+	Schema         *Schema // nil: no schema check
+	MaxRecordBytes int     // 0: no limit
+}
+
+// Verifier runs every per-record check. It is safe for concurrent use:
+// each goroutine passes its own Scratch.
+type Verifier struct {
+	cfg VerifierConfig
+}
+
+// NewVerifier checks the configuration and builds a Verifier.
+func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+	if len(cfg.RequiredFields) == 0 {
+		cfg.RequiredFields = []string{"id", "signature"}
+	}
+	if err := cfg.Signature.validate(); err != nil {
+		return nil, err
+	}
+	return &Verifier{cfg: cfg}, nil
+}
+
+// KeyCount is the number of configured signing keys.
+func (v *Verifier) KeyCount() int { return len(v.cfg.Keys) }
+
+// Scratch holds one goroutine's reusable buffers.
+type Scratch struct {
+	doc    canonical.Doc
+	canon  []byte
+	signer *signer
+}
+
+// NewScratch makes the buffers for one goroutine.
+func (v *Verifier) NewScratch() *Scratch {
+	return &Scratch{signer: newSigner(v.cfg.Signature, v.cfg.Keys)}
+}
+
+// Outcome is what verifying one record found.
+type Outcome struct {
+	ID       string // the record's id when it could be read, else ""
+	Check    string // "" when every check passed, else the first failing check
+	Detail   string // why, for the report; never key material
+	KeyIndex int    // the signing key that verified it, -1 if none
+	// Sum is the SHA-256 of the canonical data, for cross-store
+	// comparison; zero when the record did not get that far.
+	Sum [32]byte
+}
+
+// OK reports whether the record passed.
+func (o Outcome) OK() bool { return o.Check == "" }
+
+func fail(id, check, detail string) Outcome {
+	return Outcome{ID: id, Check: check, Detail: detail, KeyIndex: -1}
+}
+
+// Verify runs the checks of SPEC section 3 on one record, in order, and
+// stops at the first that fails. The duplicate check needs the walk's
+// order and is applied by the caller between key and checksum: Verify
+// reports later checks as if the record were not a duplicate.
+func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
+	if rec.Err != nil {
+		return fail("", CheckRead, oneLine(rec.Err))
+	}
+	if rec.Value == nil {
+		return fail("", CheckDecode, "the stored value is NULL")
+	}
+	if v.cfg.MaxRecordBytes > 0 && len(rec.Value) > v.cfg.MaxRecordBytes {
+		return fail("", CheckDecode, fmt.Sprintf("record is %d bytes, over --verify.max-record-bytes=%d: not read", len(rec.Value), v.cfg.MaxRecordBytes))
+	}
+	doc := &s.doc
+	if err := doc.Parse(rec.Value); err != nil {
+		return fail("", CheckDecode, err.Error())
+	}
+	// fields
+	id := ""
+	for _, name := range v.cfg.RequiredFields {
+		raw, ok := doc.Get(name)
+		if !ok {
+			return fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is missing", name))
+		}
+		str, isStr := canonical.StringValue(raw)
+		switch {
+		case name == "id" || name == "signature":
+			if !isStr {
+				return fail(idOf(doc), CheckFields, fmt.Sprintf("field %q must be a string", name))
+			}
+			if str == "" {
+				return fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is empty", name))
+			}
+		case isStr && str == "", string(raw) == "null":
+			return fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is empty", name))
+		}
+	}
+	id = idOf(doc)
+	// key
+	if id != string(rec.Key) {
+		return fail(id, CheckKey, fmt.Sprintf("stored under key %s but its id is %s", quoteKey(rec.Key), quoteKey([]byte(id))))
+	}
+	// checksum
+	data, _ := doc.Get("data")
+	canon, err := v.cfg.Canonical.Append(s.canon[:0], data)
+	s.canon = canon
+	if err != nil {
+		return fail(id, CheckChecksum, fmt.Sprintf("cannot canonicalize data (%s mode): %v", v.cfg.Canonical, err))
+	}
+	sum := sha256.Sum256(canon)
+	var sumHex [64]byte
+	hex.Encode(sumHex[:], sum[:])
+	out := Outcome{ID: id, KeyIndex: -1, Sum: sum}
+	if raw, ok := doc.Get("checksum"); ok && string(raw) != "null" {
+		stored, isStr := canonical.StringValue(raw)
+		switch {
+		case !isStr:
+			return withSum(fail(id, CheckChecksum, "checksum is not a string"), sum)
+		case !isLowerHex64(stored):
+			return withSum(fail(id, CheckChecksum, fmt.Sprintf("checksum is malformed: want 64 lowercase hex digits, got %d characters", len(stored))), sum)
+		case stored != string(sumHex[:]):
+			return withSum(fail(id, CheckChecksum, fmt.Sprintf("checksum mismatch: stored %s, computed %s (%s mode)", stored, sumHex[:], v.cfg.Canonical)), sum)
+		}
+	}
+	// signature
+	if len(v.cfg.Keys) > 0 {
+		sigRaw, _ := doc.Get("signature")
+		sig, isStr := canonical.StringValue(sigRaw)
+		if !isStr || sig == "" {
+			return withSum(fail(id, CheckSignature, "signature is missing or not a string"), sum)
+		}
+		payload := canon
+		if v.cfg.Signature.Payload == "checksum" {
+			payload = sumHex[:]
+		}
+		idx, detail := s.signer.verify(sig, payload)
+		if idx < 0 {
+			return withSum(fail(id, CheckSignature, detail), sum)
+		}
+		out.KeyIndex = idx
+	}
+	// schema
+	if v.cfg.Schema != nil {
+		if detail := v.cfg.Schema.validate(rec.Value); detail != "" {
+			f := withSum(fail(id, CheckSchema, detail), sum)
+			f.KeyIndex = out.KeyIndex
+			return f
+		}
+	}
+	return out
+}
+
+func withSum(o Outcome, sum [32]byte) Outcome {
+	o.Sum = sum
+	return o
+}
+
+// idOf returns the record's id when it is a string, else "".
+func idOf(doc *canonical.Doc) string {
+	raw, ok := doc.Get("id")
+	if !ok {
+		return ""
+	}
+	s, _ := canonical.StringValue(raw)
+	return s
+}
+
+func isLowerHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteKey prints a key for a report detail: quoted when it is UTF-8 text,
+// hex otherwise.
+func quoteKey(k []byte) string {
+	if utf8.Valid(k) {
+		return fmt.Sprintf("%q", k)
+	}
+	return "0x" + hex.EncodeToString(k)
+}

@@ -1,0 +1,220 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/store"
+)
+
+// Pacer throttles a walk. Wait blocks until the next n records may be
+// read; work is how long reading the previous chunk took.
+type Pacer interface {
+	Wait(ctx context.Context, n int, work time.Duration) error
+	// Chunk is how many records to read before the next Wait.
+	Chunk() int
+}
+
+// Result is one verified record, delivered in key order.
+type Result struct {
+	Key     []byte // valid only during the sink call
+	Outcome Outcome
+}
+
+// Walker streams a store through the verifier with every core, and hands
+// the outcomes back in the store's key order.
+type Walker struct {
+	Store    store.Store
+	Verifier *Verifier
+	Workers  int   // default: GOMAXPROCS
+	Pacer    Pacer // nil: full speed
+}
+
+const batchSize = 256
+
+type item struct {
+	key, value []byte
+	err        error
+	out        Outcome
+	ks, vs, ve int
+	null       bool
+}
+
+type batch struct {
+	items []item
+	arena []byte
+	done  chan struct{}
+}
+
+var errChunkDone = errors.New("chunk done")
+
+// Walk verifies every record after the cursor `after` and calls sink for
+// each, in order, from one goroutine. It returns nil when the store is
+// exhausted, the sink's error, or the store's error (which wraps
+// store.ErrUnavailable when the walk may be retried from the last key the
+// sink saw).
+func (w *Walker) Walk(ctx context.Context, after []byte, sink func(Result) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := w.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	work := make(chan *batch, workers)
+	ordered := make(chan *batch, 2*workers)
+	free := make(chan *batch, 3*workers+2)
+
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := w.Verifier.NewScratch()
+			for b := range work {
+				for j := range b.items {
+					it := &b.items[j]
+					it.out = w.Verifier.Verify(store.Record{Key: it.key, Value: it.value, Err: it.err}, s)
+				}
+				close(b.done)
+			}
+		}()
+	}
+
+	prodErr := make(chan error, 1)
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		prodErr <- w.produce(ctx, after, work, ordered, free)
+	}()
+
+	var sinkErr error
+	for b := range ordered {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+		}
+		if sinkErr == nil && ctx.Err() == nil {
+			for j := range b.items {
+				if err := sink(Result{Key: b.items[j].key, Outcome: b.items[j].out}); err != nil {
+					sinkErr = err
+					cancel()
+					break
+				}
+			}
+		}
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	wg.Wait()
+	err := <-prodErr
+	switch {
+	case sinkErr != nil:
+		return sinkErr
+	case errors.Is(err, errChunkDone):
+		return nil
+	}
+	return err
+}
+
+func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free chan *batch) error {
+	cursor := append([]byte(nil), after...)
+	var b *batch
+	dispatch := func() error {
+		if b == nil || len(b.items) == 0 {
+			return nil
+		}
+		b.seal()
+		select {
+		case ordered <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		b = nil
+		return nil
+	}
+	var workTime time.Duration
+	for {
+		chunk := 0
+		if w.Pacer != nil {
+			chunk = w.Pacer.Chunk()
+			if err := w.Pacer.Wait(ctx, chunk, workTime); err != nil {
+				return err
+			}
+		}
+		start := time.Now()
+		n := 0
+		err := w.Store.Scan(ctx, cursor, func(rec store.Record) error {
+			if b == nil {
+				b = newBatch(free)
+			}
+			b.add(rec)
+			cursor = append(cursor[:0], rec.Key...)
+			n++
+			if len(b.items) >= batchSize {
+				if err := dispatch(); err != nil {
+					return err
+				}
+			}
+			if chunk > 0 && n >= chunk {
+				return errChunkDone
+			}
+			return nil
+		})
+		workTime = time.Since(start)
+		if derr := dispatch(); derr != nil {
+			return derr
+		}
+		if errors.Is(err, errChunkDone) {
+			continue
+		}
+		return err
+	}
+}
+
+func newBatch(free chan *batch) *batch {
+	var b *batch
+	select {
+	case b = <-free:
+		b.items = b.items[:0]
+		if cap(b.arena) > 4<<20 {
+			b.arena = nil // let a batch of huge records go
+		}
+		b.arena = b.arena[:0]
+	default:
+		b = &batch{items: make([]item, 0, batchSize)}
+	}
+	b.done = make(chan struct{})
+	return b
+}
+
+// add copies a record into the batch. Keys and values share one arena,
+// so the slices are taken in seal, once the arena has stopped growing.
+func (b *batch) add(rec store.Record) {
+	ks := len(b.arena)
+	b.arena = append(b.arena, rec.Key...)
+	vs := len(b.arena)
+	b.arena = append(b.arena, rec.Value...)
+	b.items = append(b.items, item{err: rec.Err, ks: ks, vs: vs, ve: len(b.arena), null: rec.Value == nil})
+}
+
+// seal points every item's key and value into the final arena.
+func (b *batch) seal() {
+	for i := range b.items {
+		it := &b.items[i]
+		it.key = b.arena[it.ks:it.vs:it.vs]
+		it.value = nil
+		if !it.null {
+			it.value = b.arena[it.vs:it.ve:it.ve]
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/sigil/sigil-integrity-exporter/collector"
+	"github.com/sigil/sigil-integrity-exporter/collector/pace"
+)
+
+// newPacer builds a pacer from the scan flags.
+func newPacer(cfg *config) (*pace.Pacer, error) {
+	var window *pace.Window
+	if cfg.window != "" {
+		w, err := pace.ParseWindow(cfg.window)
+		if err != nil {
+			return nil, err
+		}
+		window = w
+	}
+	return pace.New(pace.Config{
+		PassDuration: cfg.passDuration,
+		MaxRate:      cfg.maxRate,
+		Tranquility:  cfg.tranquility,
+		Window:       window,
+	})
+}
+
+// runServe walks the stores forever and serves metrics, reports and the
+// control endpoints until SIGTERM/SIGINT, then checkpoints and exits 0.
+func runServe(ctx context.Context, cfg *config, webFlags *web.FlagConfig, logger *slog.Logger, stderr io.Writer) int {
+	runners, closeStores, code := setup(ctx, cfg, logger, stderr, true)
+	if runners == nil {
+		return code
+	}
+	defer closeStores()
+	return serveRunners(ctx, cfg, runners, webFlags, logger, stderr, nil)
+}
+
+// serveRunners starts the walks and the web server. started, when set, is
+// called with the listen addresses once the server listens (demo, tests).
+func serveRunners(ctx context.Context, cfg *config, runners []*collector.Runner, webFlags *web.FlagConfig, logger *slog.Logger, stderr io.Writer, started func()) int {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collector.NewMetrics(runners...),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("sigil_integrity_exporter"),
+	)
+	archive := runners[0].Archive()
+	mux := newMux(cfg, reg, runners, archive, logger)
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srvErr := make(chan error, 1)
+	go func() {
+		srvErr <- web.ListenAndServe(srv, webFlags, logger)
+	}()
+
+	walkCtx, stopWalks := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Serve(walkCtx, cfg.recheckInterval)
+		}()
+	}
+	if started != nil {
+		started()
+	}
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down: saving progress")
+	case err := <-srvErr:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			code = fatalf(stderr, "web server: %v", err)
+		}
+	}
+	stopWalks()
+	wg.Wait()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdownCtx)
+	return code
+}
+
+// redactURL drops the user info (a password) from a URL for a log line.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

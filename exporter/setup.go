@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/sigil/sigil-integrity-exporter/collector"
+	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/store"
+	"github.com/sigil/sigil-integrity-exporter/store/leveldb"
+	"github.com/sigil/sigil-integrity-exporter/store/postgres"
+)
+
+// target is one configured store and how its keys print in reports.
+type target struct {
+	store  store.Store
+	prefix string // prepended to keys in reports
+}
+
+// buildVerifier loads key files and the schema and builds the verifier.
+// Every error is one line that names the file and what to do.
+func buildVerifier(cfg *config, logger *slog.Logger) (*collector.Verifier, error) {
+	mode, err := canonical.ParseMode(cfg.canonical)
+	if err != nil {
+		return nil, err
+	}
+	keys, warnings, err := collector.LoadKeys(cfg.keyFiles)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+	if len(keys) == 0 {
+		logger.Info("no --verify.key-file given: the signature check is off")
+	}
+	var schema *collector.Schema
+	if cfg.schemaFile != "" {
+		if schema, err = collector.LoadSchema(cfg.schemaFile); err != nil {
+			return nil, err
+		}
+	}
+	return collector.NewVerifier(collector.VerifierConfig{
+		Canonical:      mode,
+		RequiredFields: cfg.requiredFields,
+		Keys:           keys,
+		Signature: collector.SignatureConfig{
+			Algorithm: cfg.sigAlgorithm,
+			Encoding:  cfg.sigEncoding,
+			Payload:   cfg.sigPayload,
+		},
+		Schema:         schema,
+		MaxRecordBytes: int(cfg.maxRecordBytes),
+	})
+}
+
+// errNoStore says what to do when no store is configured.
+var errNoStore = errors.New("no store configured: give --store.leveldb.path (or SIGIL_DB_PATH) and/or --store.postgres.dsn (or DATABASE_URL, or --store.postgres.dsn-file)")
+
+// openStores opens every configured store. On error the ones opened are
+// closed again.
+func openStores(ctx context.Context, cfg *config, logger *slog.Logger) ([]target, error) {
+	var targets []target
+	closeAll := func() {
+		for _, t := range targets {
+			t.store.Close()
+		}
+	}
+	if cfg.levelDBPath != "" {
+		s, err := leveldb.Open(cfg.levelDBPath, leveldb.Options{
+			Prefix: []byte(cfg.levelDBPrefix),
+			Logger: logger.With("store", "leveldb"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, target{store: s, prefix: cfg.levelDBPrefix})
+	}
+	dsn, err := postgresDSN(cfg)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	if dsn != "" {
+		s, err := postgres.Open(ctx, postgres.Options{
+			DSN:              dsn,
+			Table:            cfg.pgTable,
+			KeyColumn:        cfg.pgKeyColumn,
+			RecordColumn:     cfg.pgRecordColumn,
+			PageSize:         cfg.pgPageSize,
+			StatementTimeout: cfg.pgStatementTimeout,
+			Logger:           logger.With("store", "postgres"),
+		})
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		for _, w := range s.Warnings() {
+			logger.Warn(w, "store", "postgres")
+		}
+		targets = append(targets, target{store: s})
+	}
+	if len(targets) == 0 {
+		return nil, errNoStore
+	}
+	return targets, nil
+}
+
+// postgresDSN returns the DSN from the file, the flag or the environment.
+func postgresDSN(cfg *config) (string, error) {
+	if cfg.pgDSNFile == "" {
+		return strings.TrimSpace(cfg.pgDSN), nil
+	}
+	b, err := os.ReadFile(cfg.pgDSNFile)
+	if err != nil {
+		return "", fmt.Errorf("--store.postgres.dsn-file %q: %v", cfg.pgDSNFile, errors.Unwrap(err))
+	}
+	dsn := strings.TrimSpace(string(b))
+	if dsn == "" {
+		return "", fmt.Errorf("--store.postgres.dsn-file %q is empty: it must hold a connection string", cfg.pgDSNFile)
+	}
+	return dsn, nil
+}
