@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -277,6 +278,45 @@ func TestValidateMaxFailures(t *testing.T) {
 	for _, n := range []int{1, DefaultMaxFailures} {
 		if err := ValidateMaxFailures(n); err != nil {
 			t.Errorf("ValidateMaxFailures(%d) = %v", n, err)
+		}
+	}
+}
+
+// TestBuilderConcurrent feeds a builder from several goroutines while
+// another takes snapshots; run with -race. Counts must come out exact.
+func TestBuilderConcurrent(t *testing.T) {
+	b := NewBuilder("leveldb", 50, t0)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 1000 {
+				if i%2 == 0 {
+					b.OK()
+				} else {
+					b.Fail(fail(fmt.Sprint(g, "-", i), "checksum"))
+				}
+				b.KeyVerified(g)
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			checkInvariants(t, b.Report(t0, false))
+			_ = b.Failures()
+		}
+	}()
+	wg.Wait()
+	<-done
+	r := b.Report(t0, true)
+	checkInvariants(t, r)
+	if r.Checked != 4000 || r.Failed != 2000 || len(r.Failures) != 50 {
+		t.Errorf("checked=%d failed=%d listed=%d, want 4000, 2000, 50", r.Checked, r.Failed, len(r.Failures))
+	}
+	for g, n := range r.KeyRecords {
+		if n != 1000 {
+			t.Errorf("key %d verified %d records, want 1000", g, n)
 		}
 	}
 }

@@ -230,6 +230,7 @@ func TestPageContentAndEscaping(t *testing.T) {
 		`<div class="card failures">`,
 		`<div class="card ok">`, // postgres
 		`(pass not complete)`,   // the live one
+		`All 0 records checked passed every check.`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -259,5 +260,24 @@ func TestPageEmptyArchive(t *testing.T) {
 	a.Handler("/reports").ServeHTTP(rec, httptest.NewRequest("GET", "/reports/latest.json", nil))
 	if rec.Code != 404 {
 		t.Errorf("latest.json on an empty archive: %d, want 404", rec.Code)
+	}
+}
+
+// TestPageUnreadableReport checks that one undecodable report file does not
+// take the page down: it is named in a notice and the rest is shown.
+func TestPageUnreadableReport(t *testing.T) {
+	a, dir := newTestArchive(t, 3)
+	if _, err := a.Write(testReport("postgres", t0, 4)); err != nil {
+		t.Fatal(err)
+	}
+	broken := "integrity-report-leveldb-20261125T220000Z.json"
+	if err := os.WriteFile(filepath.Join(dir, broken), []byte("{not json"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	a.Handler("/reports").ServeHTTP(rec, httptest.NewRequest("GET", "/reports", nil))
+	page := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(page, "Report "+broken+" could not be read") || !strings.Contains(page, "<h3>postgres") {
+		t.Errorf("page with a broken report: %d\n%s", rec.Code, page)
 	}
 }

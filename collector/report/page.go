@@ -23,6 +23,9 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
+	"ago": func(t time.Time) string {
+		return time.Since(t).Round(time.Minute).String()
+	},
 }).Parse(pageSource))
 
 // pageData is what the page template sees.
