@@ -77,6 +77,12 @@ const (
 	// the pass's window time, at most 5 minutes.
 	marginShare = 0.02
 	maxMargin   = 5 * time.Minute
+	// minSleep: shorter waits are owed, not slept, until they add up, as
+	// timers overshoot short sleeps by up to a millisecond or more.
+	minSleep = 10 * time.Millisecond
+	// burstSpan: the bucket holds the records of this much time (or a
+	// batch, if larger), enough to absorb a timer's overshoot.
+	burstSpan = 25 * time.Millisecond
 	// growth is by how much the expected count grows when the walk has
 	// done more than expected.
 	growth = 0.05
@@ -94,10 +100,12 @@ type Pacer struct {
 	start, deadline time.Time
 	margin          time.Duration
 	expected, done  int64
-	perRecord       float64   // seconds of work per record (moving average), 0 = unknown
-	planned         time.Time // when the rate was last estimated; zero forces a new estimate
-	rate            float64   // the rate the pacer allows: the bucket's, capped by the duty cycle
-	allowed         float64   // the rate the limits and the walk's speed allow, for the predicted end
+	perRecord       float64       // seconds of work per record (moving average), 0 = unknown
+	idleOwed        time.Duration // duty-cycle idle time not yet slept
+	maxBatch        int           // the largest n seen by Wait
+	planned         time.Time     // when the rate was last estimated; zero forces a new estimate
+	rate            float64       // the rate the pacer allows: the bucket's, capped by the duty cycle
+	allowed         float64       // the rate the limits and the walk's speed allow, for the predicted end
 	binding         string
 }
 
@@ -172,7 +180,7 @@ func (p *Pacer) Start(start, deadline time.Time, expected, done int64) {
 		p.margin = min(time.Duration(marginShare*float64(span)), maxMargin)
 	}
 	p.expected, p.done = expected, max(done, 0)
-	p.lim = rate.NewLimiter(rate.Inf, max(p.lim.Burst(), 1))
+	p.lim = rate.NewLimiter(rate.Inf, 1)
 	p.plan(p.now())
 }
 
@@ -190,7 +198,8 @@ func (p *Pacer) SetExpected(n int64) {
 func (p *Pacer) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.lim = rate.NewLimiter(rate.Inf, max(p.lim.Burst(), 1))
+	p.lim = rate.NewLimiter(rate.Inf, 1)
+	p.idleOwed = 0
 	p.plan(p.now())
 }
 
@@ -243,6 +252,10 @@ func (p *Pacer) plan(now time.Time) {
 		p.lim.SetLimitAt(now, rate.Inf)
 	} else {
 		p.lim.SetLimitAt(now, rate.Limit(limit))
+		burst := max(p.maxBatch, int(math.Ceil(limit*burstSpan.Seconds())), 1)
+		if burst != p.lim.Burst() {
+			p.lim.SetBurstAt(now, burst)
+		}
 	}
 
 	p.allowed, p.binding = need, BindingDeadline

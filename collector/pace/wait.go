@@ -28,21 +28,29 @@ func (p *Pacer) Wait(ctx context.Context, n int, work time.Duration) error {
 	}
 	var delay time.Duration
 	if n > 0 {
+		p.maxBatch = max(p.maxBatch, n)
 		if n > p.lim.Burst() {
 			p.lim.SetBurstAt(now, n)
 		}
+		// Tokens may go negative: a delay not slept now is owed later.
 		delay = p.lim.ReserveN(now, n).DelayFrom(now)
 	}
-	if idle := time.Duration(p.cfg.Tranquility * float64(work)); idle > delay {
-		delay = idle
+	if p.cfg.Tranquility > 0 && work > 0 {
+		p.idleOwed += time.Duration(p.cfg.Tranquility * float64(work))
 	}
+	delay = max(delay, p.idleOwed)
 	p.mu.Unlock()
 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if delay > 0 {
-		if err := p.sleep(ctx, delay); err != nil {
+	if delay >= minSleep {
+		err := p.sleep(ctx, delay)
+		slept := p.now().Sub(now)
+		p.mu.Lock()
+		p.idleOwed = max(p.idleOwed-slept, 0)
+		p.mu.Unlock()
+		if err != nil {
 			return err
 		}
 	}
