@@ -172,7 +172,7 @@ func (w *walk) damage(ctx context.Context, first error) (done bool, err error) {
 		return false, fmt.Errorf("scan LevelDB %q: %w: %w", w.s.path, store.ErrUnavailable, ierr)
 	}
 	if resume != nil {
-		ce.Before = resume[plen:]
+		ce.Before = bytes.Clone(resume[plen:])
 	}
 	if err := w.fn(store.Record{Key: recKey, Err: ce}); err != nil {
 		return false, err

@@ -13,6 +13,10 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
+// maxVanishRetries is how many reopens a missing table file gets at one
+// cursor before it is reported as damage rather than the app's compaction.
+const maxVanishRetries = 2
+
 // scanRO reads strictly: a damaged block stops the iterator with an error
 // naming it. Scans do not fill the block cache.
 var scanRO = &opt.ReadOptions{DontFillCache: true}
@@ -39,6 +43,7 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 		w.haveGood = true
 	}
 	var reopenedAt []byte // start of the chunk that last triggered a reopen
+	retries := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -55,9 +60,12 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 			return cb.err
 		}
 		switch {
-		case isMissingTable(err) && !bytes.Equal(reopenedAt, w.start):
+		case isMissingTable(err) && (retries < maxVanishRetries || !bytes.Equal(reopenedAt, w.start)):
 			// The app compacted while we held an old view: not damage.
-			reopenedAt = bytes.Clone(w.start)
+			if !bytes.Equal(reopenedAt, w.start) {
+				reopenedAt, retries = bytes.Clone(w.start), 0
+			}
+			retries++
 			s.log.Info("LevelDB table file vanished under the walk; reopening and resuming", "path", s.path, "file", damagedFile(err))
 			if rerr := s.Reopen(); rerr != nil {
 				return rerr
