@@ -68,6 +68,10 @@ func classify(ctx context.Context, what string, err error) error {
 	if err == nil {
 		return nil
 	}
+	var pe *plainError
+	if errors.As(err, &pe) {
+		return pe.error
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", what, context.Cause(ctx))
 	}
@@ -79,9 +83,38 @@ func classify(ctx context.Context, what string, err error) error {
 		if pgErr.Code == "42P01" {
 			return fmt.Errorf("%s: %w: %s", what, store.ErrNotFound, pgErr.Message)
 		}
-		return fmt.Errorf("%s: %s (SQLSTATE %s)", what, pgErr.Message, pgErr.Code)
+		return fmt.Errorf("%s: %s (SQLSTATE %s)", what, oneLine(pgErr.Message), pgErr.Code)
 	}
 	// Anything else is the network or the connection: refused, reset,
 	// unexpected EOF, dial or TLS timeout, a deadline.
-	return fmt.Errorf("%s: %w: %v", what, store.ErrUnavailable, err)
+	return fmt.Errorf("%s: %w: %s", what, store.ErrUnavailable, oneLine(err.Error()))
 }
+
+// oneLine folds pgx's multi-line connect errors (one line per address
+// tried) into one line.
+func oneLine(s string) string {
+	var b strings.Builder
+	for i, line := range strings.Split(s, "\n") {
+		line = strings.Join(strings.Fields(line), " ")
+		if line == "" {
+			continue
+		}
+		if i > 0 && b.Len() > 0 {
+			if strings.HasSuffix(b.String(), ":") {
+				b.WriteString(" ")
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// plainError marks an error the store made itself (a missing table, a
+// column of the wrong type): classify returns it as is.
+type plainError struct{ error }
+
+func (e *plainError) Unwrap() error { return e.error }
+
+func plain(err error) error { return &plainError{err} }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,7 +25,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	if o.DSN == "" {
+	if strings.TrimSpace(o.DSN) == "" {
 		return nil, errors.New("postgres DSN is empty: set --store.postgres.dsn, --store.postgres.dsn-file or DATABASE_URL")
 	}
 	cfg, err := pgxpool.ParseConfig(o.DSN)
@@ -70,7 +71,7 @@ func (s *Store) introspect(ctx context.Context) error {
 			return err
 		}
 		if relid == nil {
-			return fmt.Errorf("postgres table %q does not exist or is not visible to this role: create it, grant access, or set --store.postgres.table: %w", o.Table, store.ErrNotFound)
+			return plain(fmt.Errorf("postgres table %q does not exist or is not visible to this role: create it, grant access, or set --store.postgres.table: %w", o.Table, store.ErrNotFound))
 		}
 		s.relid = *relid
 		var relkind string
@@ -83,7 +84,7 @@ func (s *Store) introspect(ctx context.Context) error {
 		}
 		key, ok := findColumn(cols, o.KeyColumn)
 		if !ok {
-			return fmt.Errorf("postgres table %q has no key column %q: set --store.postgres.key-column: %w", o.Table, o.KeyColumn, store.ErrNotFound)
+			return plain(fmt.Errorf("postgres table %q has no key column %q: set --store.postgres.key-column: %w", o.Table, o.KeyColumn, store.ErrNotFound))
 		}
 		if err := s.setValueExpr(cols); err != nil {
 			return err

@@ -25,13 +25,17 @@ func (s *Store) setValueExpr(cols []column) error {
 			}
 		}
 		if len(jsonb) > 0 {
-			s.warnings = append(s.warnings, jsonbWarning(fmt.Sprintf("column(s) %s of %s", strings.Join(jsonb, ", "), o.Table)))
+			where := fmt.Sprintf("column %s of %s is", jsonb[0], o.Table)
+			if len(jsonb) > 1 {
+				where = fmt.Sprintf("columns %s of %s are", strings.Join(jsonb, ", "), o.Table)
+			}
+			s.warnings = append(s.warnings, jsonbWarning(where))
 		}
 		return nil
 	}
 	c, ok := findColumn(cols, o.RecordColumn)
 	if !ok {
-		return fmt.Errorf("postgres table %q has no record column %q: set --store.postgres.record-column, or leave it empty to read whole rows: %w", o.Table, o.RecordColumn, store.ErrNotFound)
+		return plain(fmt.Errorf("postgres table %q has no record column %q: set --store.postgres.record-column, or leave it empty to read whole rows: %w", o.Table, o.RecordColumn, store.ErrNotFound))
 	}
 	col := "t." + pgx.Identifier{c.name}.Sanitize()
 	switch c.typ {
@@ -39,17 +43,17 @@ func (s *Store) setValueExpr(cols []column) error {
 		s.valueExpr = col + "::text"
 	case "jsonb":
 		s.valueExpr = col + "::text"
-		s.warnings = append(s.warnings, jsonbWarning(fmt.Sprintf("record column %s of %s", c.name, o.Table)))
+		s.warnings = append(s.warnings, jsonbWarning(fmt.Sprintf("record column %s of %s is", c.name, o.Table)))
 	case "bytea":
 		s.valueExpr = col
 	default:
-		return fmt.Errorf("postgres record column %q of %q has type %s: want json, jsonb, text, varchar or bytea", c.name, o.Table, c.typ)
+		return plain(fmt.Errorf("postgres record column %q of %q has type %s: want json, jsonb, text, varchar or bytea", c.name, o.Table, c.typ))
 	}
 	return nil
 }
 
 func jsonbWarning(where string) string {
-	return "postgres: " + where + " is jsonb, which reorders object keys and drops duplicate keys, " +
+	return "postgres: " + where + " jsonb, which reorders object keys and drops duplicate keys, " +
 		"so js-mode checksums and signatures may not reproduce the app's bytes: " +
 		"run with --verify.canonical=jcs, or store records in a json or text column"
 }

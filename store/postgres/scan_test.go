@@ -1,0 +1,159 @@
+package postgres
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sigil/sigil-integrity-exporter/store"
+)
+
+// storedValue is the part of a record whose bytes Node wrote: the whole
+// document for a record column, the `data` member of a row_to_json row.
+func storedValue(t *testing.T, recordColumn string, r store.Record) *string {
+	t.Helper()
+	if recordColumn != "" {
+		if r.Value == nil {
+			return nil
+		}
+		s := string(r.Value)
+		return &s
+	}
+	var row map[string]json.RawMessage
+	if err := json.Unmarshal(r.Value, &row); err != nil {
+		t.Fatalf("row %q is not a JSON object: %v: %s", r.Key, err, r.Value)
+	}
+	var id string
+	if err := json.Unmarshal(row["id"], &id); err != nil || id != string(r.Key) {
+		t.Errorf("row %q: id member %s, want the key column", r.Key, row["id"])
+	}
+	for _, f := range []string{"checksum", "signature", "created_at"} {
+		if _, ok := row[f]; !ok {
+			t.Errorf("row %q lacks column %q: %s", r.Key, f, r.Value)
+		}
+	}
+	if string(row["data"]) == "null" {
+		return nil
+	}
+	s := string(row["data"])
+	return &s
+}
+
+type kv struct {
+	Key   string
+	Value *string
+}
+
+func (e *env) testScanLayouts(t *testing.T) {
+	for _, table := range []string{"sigils", "sigil_docs", "sigil_docs_text"} {
+		want := e.want.Tables[table]
+		var wantRows []kv
+		for _, r := range want.Rows {
+			wantRows = append(wantRows, kv{r.Key, r.Value})
+		}
+		if len(wantRows) != want.Total {
+			t.Fatalf("manifest %s: %d rows, total_records %d", table, len(wantRows), want.Total)
+		}
+		for _, pageSize := range []int{1, 2, 7, 500} {
+			t.Run(fmt.Sprintf("%s/page%d", table, pageSize), func(t *testing.T) {
+				s := e.open(t, Options{Table: table, RecordColumn: want.RecordColumn, PageSize: pageSize})
+				if w := s.Warnings(); len(w) != 0 {
+					t.Errorf("Warnings() = %q, want none (json/text columns, C-collated index)", w)
+				}
+				got := scanAll(t, s, nil)
+				var gotRows []kv
+				for i, r := range got {
+					if r.Err != nil {
+						t.Errorf("record %q: Err %v", r.Key, r.Err)
+					}
+					if i > 0 && s.Compare(got[i-1].Key, r.Key) > 0 {
+						t.Errorf("order: %q after %q, Compare says it sorts before", r.Key, got[i-1].Key)
+					}
+					gotRows = append(gotRows, kv{string(r.Key), storedValue(t, want.RecordColumn, r)})
+				}
+				if diff := cmp.Diff(wantRows, gotRows); diff != "" {
+					t.Errorf("Scan rows (-node wrote +store read):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func (e *env) testResume(t *testing.T) {
+	rows := e.want.Tables["sigils"].Rows
+	cursors := []string{"", "dup-1", "bad-signature-wrong", "edge-null-data", "sigil-0039", "~edge-tilde", "a-key-that-is-absent", "zzz"}
+	for _, cursor := range cursors {
+		for _, pageSize := range []int{1, 3, 500} {
+			t.Run(fmt.Sprintf("%s/page%d", cursor, pageSize), func(t *testing.T) {
+				s := e.open(t, Options{PageSize: pageSize})
+				var after []byte
+				if cursor != "" {
+					after = []byte(cursor)
+				}
+				var want []string
+				for _, r := range rows {
+					if after == nil || bytes.Compare([]byte(r.Key), after) > 0 {
+						want = append(want, r.Key)
+					}
+				}
+				var got []string
+				for _, r := range scanAll(t, s, after) {
+					got = append(got, string(r.Key))
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("Scan after %q (-want +got):\n%s", cursor, diff)
+				}
+			})
+		}
+	}
+}
+
+func (e *env) testGet(t *testing.T) {
+	docs := e.open(t, Options{Table: "sigil_docs", RecordColumn: "doc"})
+	rows := e.open(t, Options{})
+	byKey := map[string]*string{}
+	for _, r := range e.want.Tables["sigil_docs"].Rows {
+		byKey[r.Key] = r.Value
+	}
+	for _, key := range []string{"sigil-0003", "edge-pretty-doc", "edge-unicode-\u00fc", "bad-decode-null-doc", "absent"} {
+		v, found, err := docs.Get(ctxT(t), []byte(key))
+		if err != nil {
+			t.Fatalf("Get(%q): %v", key, err)
+		}
+		wantV, wantFound := byKey[key]
+		if found != wantFound {
+			t.Errorf("Get(%q) found = %v, want %v", key, found, wantFound)
+			continue
+		}
+		switch {
+		case wantV == nil && v != nil:
+			t.Errorf("Get(%q) = %q, want nil (NULL doc)", key, v)
+		case wantV != nil && string(v) != *wantV:
+			t.Errorf("Get(%q) = %q, want %q", key, v, *wantV)
+		}
+	}
+	// Whole-row layout; a duplicated id returns its first row.
+	v, found, err := rows.Get(ctxT(t), []byte("dup-1"))
+	if err != nil || !found {
+		t.Fatalf("Get(dup-1) = found %v, err %v", found, err)
+	}
+	if got := storedValue(t, "", store.Record{Key: []byte("dup-1"), Value: v}); got == nil || *got != `{"copy":1}` {
+		t.Errorf("Get(dup-1) data = %v, want the first row's {\"copy\":1}", got)
+	}
+}
+
+func (e *env) testEstimateCount(t *testing.T) {
+	s := e.open(t, Options{Table: "sigil_docs_text", RecordColumn: "doc"})
+	want := int64(e.want.Tables["sigil_docs_text"].Total)
+	// Never analyzed: a small table is counted exactly.
+	if n, err := s.EstimateCount(ctxT(t)); err != nil || n != want {
+		t.Errorf("EstimateCount before ANALYZE = %d, %v; want %d", n, err, want)
+	}
+	e.c.ExecIn(testDB, "ANALYZE sigil_docs_text")
+	if n, err := s.EstimateCount(ctxT(t)); err != nil || n != want {
+		t.Errorf("EstimateCount after ANALYZE = %d, %v; want %d", n, err, want)
+	}
+}
