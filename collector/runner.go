@@ -22,7 +22,12 @@ type Reopener interface {
 
 // RunnerConfig wires one store's walk.
 type RunnerConfig struct {
-	Store       store.Store
+	Store store.Store
+	// Identity names the database behind the store (path and prefix,
+	// host, database and table: never a password). Saved progress and key
+	// lists of another identity are set aside, so that pointing the
+	// exporter at another database never reports its records as missing.
+	Identity    string
 	KeyPrefix   string // prepended to keys in reports
 	Verifier    *Verifier
 	Workers     int
@@ -103,6 +108,10 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		return nil, fmt.Errorf("read progress in %q: %w", cfg.StateDir, unwrapPathError(err))
 	default:
 		r.cur, r.last = s.Current, s.Last
+		if s.Identity != cfg.Identity && (s.Current != nil || s.Last != nil) {
+			r.log.Warn("the saved progress is for another database; starting afresh", "saved", s.Identity, "now", cfg.Identity)
+			r.cur, r.last = nil, nil
+		}
 		if cfg.Fresh {
 			r.cur = nil
 		}
@@ -294,7 +303,7 @@ func (r *Runner) checkpoint(keys *keyListWriter) {
 	if keys != nil && r.cur != nil {
 		r.cur.KeysFileSize = keys.size
 	}
-	s := &savedState{Version: stateVersion, Store: r.Name(), Current: r.cur, Last: r.last}
+	s := &savedState{Version: stateVersion, Store: r.Name(), Identity: r.cfg.Identity, Current: r.cur, Last: r.last}
 	var err error
 	func() {
 		defer r.mu.Unlock()

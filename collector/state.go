@@ -16,10 +16,11 @@ const stateVersion = 1
 // savedState is the progress file of one store: the pass under way and the
 // last complete one.
 type savedState struct {
-	Version int       `json:"version"`
-	Store   string    `json:"store"`
-	Current *Pass     `json:"current,omitempty"`
-	Last    *LastPass `json:"last,omitempty"`
+	Version  int       `json:"version"`
+	Store    string    `json:"store"`
+	Identity string    `json:"identity"`
+	Current  *Pass     `json:"current,omitempty"`
+	Last     *LastPass `json:"last,omitempty"`
 }
 
 // LastPass is a complete pass and when it ended.

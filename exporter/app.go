@@ -39,6 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	webFlags := kingpinflag.AddFlags(app, ":9961")
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
+	nameFlagErrors(app)
 
 	serveCmd := app.Command("serve", "Walk the stores continuously, one paced pass per --scan.pass-duration, and serve metrics and reports (the default).").Default()
 	checkCmd := app.Command("check", "Run one full pass at full speed, write the report, print a summary and exit: 0 no failures, 1 failures, 2 could not run.")

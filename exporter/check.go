@@ -97,6 +97,7 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 	for _, t := range targets {
 		rc := collector.RunnerConfig{
 			Store:          t.store,
+			Identity:       t.identity,
 			KeyPrefix:      t.prefix,
 			Verifier:       verifier,
 			Workers:        cfg.workers,

@@ -31,7 +31,7 @@ func runDemo(ctx context.Context, cfg *config, dir string, webFlags *web.FlagCon
 		return fatalf(stderr, "cannot make %q: %v", dir, err)
 	}
 	dbPath := filepath.Join(dir, "sigils-db")
-	keys, err := writeDemoDB(dbPath, dir, 2000)
+	keys, err := writeDemoDB(dbPath, dir, 2000, true)
 	if err != nil {
 		return fatalf(stderr, "cannot build the demo database in %q: %v", dir, err)
 	}
@@ -71,9 +71,9 @@ func runDemo(ctx context.Context, cfg *config, dir string, webFlags *web.FlagCon
 }
 
 // writeDemoDB writes count valid records under the sublevel "sigils", a
-// few records signed with a previous key, and one planted corruption of
-// each kind. It returns the key files, current first.
-func writeDemoDB(dbPath, dir string, count int) ([]string, error) {
+// few records signed with a previous key, and, when plant is set, one
+// planted corruption of each kind. It returns the key files, current first.
+func writeDemoDB(dbPath, dir string, count int, plant bool) ([]string, error) {
 	current, previous := []byte("demo-current-key"), []byte("demo-previous-key")
 	keyFiles := []string{filepath.Join(dir, "current.key"), filepath.Join(dir, "previous.key")}
 	for i, k := range [][]byte{current, previous} {
@@ -105,6 +105,9 @@ func writeDemoDB(dbPath, dir string, count int) ([]string, error) {
 			key = previous // signed before the key rotation: still valid
 		}
 		put(id, sign(id, demoData(i), key))
+	}
+	if !plant {
+		return keyFiles, db.Write(batch, nil)
 	}
 	bad := sign("bad-checksum-1", demoData(1), current)
 	bad["checksum"] = "0000000000000000000000000000000000000000000000000000000000000000"

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/sigil/sigil-integrity-exporter/collector"
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
@@ -17,8 +20,9 @@ import (
 
 // target is one configured store and how its keys print in reports.
 type target struct {
-	store  store.Store
-	prefix string // prepended to keys in reports
+	store    store.Store
+	prefix   string // prepended to keys in reports
+	identity string // which database: see collector.RunnerConfig.Identity
 }
 
 // buildVerifier loads key files and the schema and builds the verifier.
@@ -78,7 +82,8 @@ func openStores(ctx context.Context, cfg *config, logger *slog.Logger) ([]target
 		if err != nil {
 			return nil, err
 		}
-		targets = append(targets, target{store: s, prefix: cfg.levelDBPrefix})
+		abs, _ := filepath.Abs(cfg.levelDBPath)
+		targets = append(targets, target{store: s, prefix: cfg.levelDBPrefix, identity: fmt.Sprintf("leveldb %s prefix %q", abs, cfg.levelDBPrefix)})
 	}
 	dsn, err := postgresDSN(cfg)
 	if err != nil {
@@ -102,7 +107,7 @@ func openStores(ctx context.Context, cfg *config, logger *slog.Logger) ([]target
 		for _, w := range s.Warnings() {
 			logger.Warn(w, "store", "postgres")
 		}
-		targets = append(targets, target{store: s})
+		targets = append(targets, target{store: s, identity: postgresIdentity(cfg, dsn)})
 	}
 	if len(targets) == 0 {
 		return nil, errNoStore
@@ -124,4 +129,14 @@ func postgresDSN(cfg *config) (string, error) {
 		return "", fmt.Errorf("--store.postgres.dsn-file %q is empty: it must hold a connection string", cfg.pgDSNFile)
 	}
 	return dsn, nil
+}
+
+// postgresIdentity names the database and table, without user or password.
+func postgresIdentity(cfg *config, dsn string) string {
+	id := fmt.Sprintf("table %s key %s record %q", cfg.pgTable, cfg.pgKeyColumn, cfg.pgRecordColumn)
+	pc, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return "postgres " + id
+	}
+	return fmt.Sprintf("postgres %s:%d/%s %s", pc.Host, pc.Port, pc.Database, id)
 }
