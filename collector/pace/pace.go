@@ -181,6 +181,7 @@ func (p *Pacer) Start(start, deadline time.Time, expected, done int64) {
 	}
 	p.expected, p.done = expected, max(done, 0)
 	p.lim = rate.NewLimiter(rate.Inf, 1)
+	p.idleOwed = 0
 	p.plan(p.now())
 }
 
@@ -240,7 +241,14 @@ func (p *Pacer) plan(now time.Time) {
 	remaining := float64(p.expected - p.done)
 	need := math.Inf(1)
 	if !p.deadline.IsZero() {
-		if left := p.cfg.Window.activeBetween(now, p.deadline) - p.margin; left > 0 {
+		// Aim at the margin before the deadline; once inside the margin
+		// (the pass turned out bigger than expected), at the deadline.
+		active := p.cfg.Window.activeBetween(now, p.deadline)
+		left := active - p.margin
+		if left <= 0 {
+			left = active
+		}
+		if left > 0 {
 			need = remaining / left.Seconds()
 		}
 	}
@@ -252,7 +260,7 @@ func (p *Pacer) plan(now time.Time) {
 		p.lim.SetLimitAt(now, rate.Inf)
 	} else {
 		p.lim.SetLimitAt(now, rate.Limit(limit))
-		burst := max(p.maxBatch, int(math.Ceil(limit*burstSpan.Seconds())), 1)
+		burst := max(p.maxBatch, int(math.Ceil(min(limit*burstSpan.Seconds(), 1<<30))), 1)
 		if burst != p.lim.Burst() {
 			p.lim.SetBurstAt(now, burst)
 		}
