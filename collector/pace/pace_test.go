@@ -330,3 +330,23 @@ func TestUnlimitedNeverSleeps(t *testing.T) {
 		t.Errorf("unlimited status %+v", s)
 	}
 }
+
+// TestPauseThenReset: a walk paused for a third of its pass and re-planned
+// with Reset still ends on time, faster after the pause.
+func TestPauseThenReset(t *testing.T) {
+	start := at(10, 12, 0)
+	p, c := newFake(t, Config{PassDuration: 3 * time.Hour}, start)
+	p.Start(start, time.Time{}, 30000, 0)
+	walk(t, p, c, 10000, 10, time.Microsecond)
+	before := p.Status().Rate
+	c.Advance(time.Hour) // paused
+	p.Reset()
+	after := p.Status()
+	if after.Late || after.Rate <= before*1.5 {
+		t.Errorf("rate after the pause %.3f, before %.3f: want a higher rate to catch up, on time", after.Rate, before)
+	}
+	end := walk(t, p, c, 20000, 10, time.Microsecond)
+	if got, want := end.Sub(start), 3*time.Hour-216*time.Second; !within(got, want, 0.002) {
+		t.Errorf("paused pass ended after %s, want %s", got, want)
+	}
+}
