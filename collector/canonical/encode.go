@@ -57,7 +57,7 @@ func putEncoder(e *encoder) {
 }
 
 func (e *encoder) ws() {
-	for e.i < len(e.b) && isWS(e.b[e.i]) {
+	for e.i < len(e.b) && e.b[e.i] <= ' ' && isWS(e.b[e.i]) {
 		e.i++
 	}
 }

@@ -54,6 +54,9 @@ func (e *encoder) number(dst []byte) ([]byte, error) {
 		}
 		return append(dst, lit...), nil
 	}
+	if out, ok := appendShortDecimal(dst, lit); ok {
+		return out, nil
+	}
 	f, err := strconv.ParseFloat(unsafeString(lit), 64)
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
@@ -129,4 +132,59 @@ func appendJSNumber(dst []byte, f float64) []byte {
 		dst = strconv.AppendInt(dst, int64(n-1), 10)
 	}
 	return dst
+}
+
+// appendShortDecimal handles the common fraction literal without exponent
+// and with at most 15 significant digits (such as 19.99, -0.35, 1.50): a
+// decimal of 15 digits or fewer survives the round trip through a double, so
+// JavaScript prints the literal's own digits, trailing fraction zeros
+// dropped. It reports false when the literal needs the general path.
+func appendShortDecimal(dst, lit []byte) ([]byte, bool) {
+	neg := lit[0] == '-'
+	body := lit
+	if neg {
+		body = lit[1:]
+	}
+	dot := -1
+	for k, c := range body {
+		switch {
+		case c == '.':
+			dot = k
+		case !isDigit(c):
+			return dst, false // exponent
+		}
+	}
+	if dot <= 0 {
+		return dst, false
+	}
+	intPart, frac := body[:dot], body[dot+1:]
+	for len(frac) > 0 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	sig := len(intPart) + len(frac)
+	if len(intPart) == 1 && intPart[0] == '0' {
+		if len(frac) == 0 {
+			return append(dst, '0'), true // 0.0, -0.000
+		}
+		z := 0
+		for z < len(frac) && frac[z] == '0' {
+			z++
+		}
+		if z > 5 { // below 1e-6: exponent notation
+			return dst, false
+		}
+		sig = len(frac) - z
+	}
+	if sig > maxExactDigits {
+		return dst, false
+	}
+	if neg {
+		dst = append(dst, '-')
+	}
+	dst = append(dst, intPart...)
+	if len(frac) > 0 {
+		dst = append(dst, '.')
+		dst = append(dst, frac...)
+	}
+	return dst, true
 }

@@ -43,8 +43,19 @@ func arrayIndex(k []byte) (uint32, bool) {
 func (e *encoder) markDuplicates(dst []byte, segs []seg) bool {
 	found := false
 	if len(segs) <= pairwiseMax {
-		for k := 1; k < len(segs); k++ {
+		// A 64-bit filter on length and end bytes skips the pairwise
+		// comparison for keys that cannot have been seen before.
+		var seen uint64
+		for k := 0; k < len(segs); k++ {
 			kk := key(dst, &segs[k])
+			var bit uint64 = 1 << (len(kk) & 63)
+			if len(kk) > 0 {
+				bit = 1 << ((len(kk)*7 + int(kk[0])*3 + int(kk[len(kk)-1])) & 63)
+			}
+			if seen&bit == 0 {
+				seen |= bit
+				continue
+			}
 			for j := 0; j < k; j++ {
 				if !segs[j].dead && bytes.Equal(key(dst, &segs[j]), kk) {
 					segs[j].src = int32(k)

@@ -182,9 +182,16 @@ func kindOf(c byte) string {
 // and returns the offset just after it. Containers are tracked on an
 // explicit stack, so hostile nesting cannot exhaust the goroutine stack.
 func (d *Doc) value(b []byte, i int) (int, error) {
-	stack := d.stack[:0]
-	defer func() { d.stack = stack[:0] }()
-	base := len(stack)
+	i, err := valueLoop(b, i, &d.stack)
+	d.stack = d.stack[:0]
+	return i, err
+}
+
+// valueLoop is Doc.value's loop; *stackp keeps the stack's capacity for
+// the next call.
+func valueLoop(b []byte, i int, stackp *[]byte) (int, error) {
+	stack := (*stackp)[:0]
+	defer func() { *stackp = stack }()
 	var err error
 	for {
 		// Here a value is expected at b[i].
@@ -232,7 +239,7 @@ func (d *Doc) value(b []byte, i int) (int, error) {
 		}
 		// A value ended at i: close containers or move to the next element.
 		for {
-			if len(stack) == base {
+			if len(stack) == 0 {
 				return i, nil
 			}
 			i = skipWS(b, i)
@@ -289,7 +296,7 @@ func literal(b []byte, i int, lit string) (int, error) {
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func skipWS(b []byte, i int) int {
-	for i < len(b) && isWS(b[i]) {
+	for i < len(b) && b[i] <= ' ' && isWS(b[i]) {
 		i++
 	}
 	return i
@@ -350,6 +357,7 @@ var plain = func() (t [256]bool) {
 func scanString(b []byte, i int) (int, error) {
 	i++
 	for {
+		i = skipPlain(b, i)
 		for i < len(b) && plain[b[i]] {
 			i++
 		}

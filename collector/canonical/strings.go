@@ -17,10 +17,7 @@ const hexDigits = "0123456789abcdef"
 func (e *encoder) str(dst []byte) ([]byte, error) {
 	b := e.b
 	start := e.i
-	i := start + 1
-	for i < len(b) && b[i] != '"' && b[i] != '\\' {
-		i++
-	}
+	i := skipToQuoteOrBackslash(b, start+1)
 	if i >= len(b) {
 		return dst, errMalformed
 	}
@@ -55,10 +52,7 @@ func (e *encoder) str(dst []byte) ([]byte, error) {
 			}
 			i += 2
 		default:
-			j := i + 1
-			for j < len(b) && b[j] != '"' && b[j] != '\\' {
-				j++
-			}
+			j := skipToQuoteOrBackslash(b, i+1)
 			dst = append(dst, b[i:j]...)
 			i = j
 		}
