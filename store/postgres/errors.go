@@ -61,9 +61,10 @@ var transientSQLStates = map[string]bool{
 
 // classify wraps err with store.ErrUnavailable when the condition is
 // expected to pass (server down or restarting, network cut, timeout).
-// The caller's own cancellation is returned as its cause; errors that name a problem with
-// the query or the configuration (permission denied, undefined table) are
-// wrapped with what without ErrUnavailable.
+// The caller's own cancellation is returned as its cause. A table dropped
+// under a running walk (42P01) wraps store.ErrNotFound. Other server errors
+// name a problem with the query or the configuration (permission denied)
+// and wrap neither sentinel.
 func classify(ctx context.Context, what string, err error) error {
 	if err == nil {
 		return nil
