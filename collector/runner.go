@@ -70,6 +70,7 @@ type Runner struct {
 	runNow   chan struct{}
 	lastSave time.Time
 	stateErr bool
+	late     bool // the pacer predicts the pass ends after its deadline
 }
 
 type counters struct {

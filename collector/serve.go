@@ -130,7 +130,25 @@ func (p *pacer) Wait(ctx context.Context, n int, work time.Duration) error {
 			r.cfg.Pacer.Reset()
 		}
 	}
-	return r.cfg.Pacer.Wait(ctx, n, work)
+	err := r.cfg.Pacer.Wait(ctx, n, work)
+	r.noteLate()
+	return err
+}
+
+// noteLate logs once when the pass turns late, naming the binding limit,
+// and once when it is back on time.
+func (r *Runner) noteLate() {
+	st := r.cfg.Pacer.Status()
+	r.mu.Lock()
+	changed := st.Late != r.late
+	r.late = st.Late
+	r.mu.Unlock()
+	switch {
+	case changed && st.Late:
+		r.log.Warn("the pass will end after its deadline", "binding_limit", st.Binding, "predicted_end", st.PredictedEnd.Round(time.Second), "deadline", st.Deadline.Round(time.Second), "rate", st.Rate)
+	case changed:
+		r.log.Info("the pass is on time again", "predicted_end", st.PredictedEnd.Round(time.Second), "deadline", st.Deadline.Round(time.Second))
+	}
 }
 
 // Chunk reads about a second's worth of records between waits, so the

@@ -10,8 +10,8 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
-// Pacer throttles a walk. Wait blocks until the next n records may be
-// read; work is how long reading the previous chunk took.
+// Pacer throttles a walk. Wait is told that n more records were read in
+// work time, and blocks until the next chunk may be read.
 type Pacer interface {
 	Wait(ctx context.Context, n int, work time.Duration) error
 	// Chunk is how many records to read before the next Wait.
@@ -142,17 +142,21 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 		b = nil
 		return nil
 	}
+	// The pacer hears of each chunk after it is read (n records in work
+	// time) and then decides how long to wait; a first Wait(0) waits for
+	// the window to open.
 	var workTime time.Duration
+	n := 0
 	for {
 		chunk := 0
 		if w.Pacer != nil {
-			chunk = w.Pacer.Chunk()
-			if err := w.Pacer.Wait(ctx, chunk, workTime); err != nil {
+			if err := w.Pacer.Wait(ctx, n, workTime); err != nil {
 				return err
 			}
+			chunk = w.Pacer.Chunk()
 		}
 		start := time.Now()
-		n := 0
+		n = 0
 		err := w.Store.Scan(ctx, cursor, func(rec store.Record) error {
 			if b == nil {
 				b = newBatch(free)

@@ -96,16 +96,17 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 	var runners []*collector.Runner
 	for _, t := range targets {
 		rc := collector.RunnerConfig{
-			Store:          t.store,
-			Identity:       t.identity,
-			KeyPrefix:      t.prefix,
-			Verifier:       verifier,
-			Workers:        cfg.workers,
-			Archive:        archive,
-			MaxFailures:    cfg.reportMaxFailures,
-			StateDir:       cfg.statePath,
-			ReopenInterval: cfg.levelDBReopenInterval,
-			Logger:         logger.With("store", t.store.Name()),
+			Store:              t.store,
+			Identity:           t.identity,
+			KeyPrefix:          t.prefix,
+			Verifier:           verifier,
+			Workers:            cfg.workers,
+			Archive:            archive,
+			MaxFailures:        cfg.reportMaxFailures,
+			StateDir:           cfg.statePath,
+			CheckpointInterval: cfg.checkpointEvery,
+			ReopenInterval:     cfg.levelDBReopenInterval,
+			Logger:             logger.With("store", t.store.Name()),
 		}
 		if paced {
 			if rc.Pacer, err = newPacer(cfg); err != nil {

@@ -43,6 +43,7 @@ type config struct {
 	reportRetain      int
 	reportMaxFailures int
 	statePath         string
+	checkpointEvery   time.Duration
 
 	pushGatewayURL string
 	pushJob        string
@@ -82,6 +83,7 @@ func (c *config) register(app *kingpin.Application) {
 	app.Flag("report.retain", "Reports kept per store; older ones are pruned.").Default("30").IntVar(&c.reportRetain)
 	app.Flag("report.max-failures", "Failures listed in one report; the counts stay exact.").Default("1000").IntVar(&c.reportMaxFailures)
 	app.Flag("state.path", "Directory where the walk's progress is kept, so a restart resumes mid-pass.").Default("./state").StringVar(&c.statePath)
+	app.Flag("state.checkpoint-interval", "How often progress is saved during a pass (and always at shutdown).").Default("5s").DurationVar(&c.checkpointEvery)
 }
 
 func (c *config) registerCheck(cmd *kingpin.CmdClause) {

@@ -1,0 +1,36 @@
+# sigil-integrity-exporter
+#
+#   make demo   build and run the exporter on a demo LevelDB with planted corruptions
+#   make test   the whole test suite (needs node/npm, promtool, amtool, PostgreSQL;
+#               .ci/run installs them on a fresh Debian machine)
+#   make bench  the per-record benchmarks
+
+GO      ?= go
+BINARY  ?= sigil-integrity-exporter
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REV     ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
+           -X github.com/prometheus/common/version.Revision=$(REV) \
+           -X github.com/prometheus/common/version.Branch=main
+
+.PHONY: build demo test testdata bench vet fmt
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BINARY) ./exporter
+
+demo: build
+	./$(BINARY) demo
+
+# Node packages for the generators of the test data (classic-level).
+testdata:
+	cd testdata/node && npm ci --no-audit --no-fund --loglevel=error
+
+test: testdata
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./collector/...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
