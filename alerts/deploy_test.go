@@ -199,16 +199,3 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("cronjob.yaml: want check with --push.gateway-url, got %v", cc.Args)
 	}
 }
-
-// TestKustomizeBuilds renders deploy/kubernetes with kubectl (offline).
-func TestKustomizeBuilds(t *testing.T) {
-	out, ok := run(t, "kubectl", "kustomize", "../deploy/kubernetes")
-	if !ok {
-		t.Fatalf("kubectl kustomize failed:\n%s", out)
-	}
-	for _, kind := range []string{"Deployment", "Service", "ServiceMonitor", "PrometheusRule", "PersistentVolumeClaim"} {
-		if !strings.Contains(out, "\nkind: "+kind+"\n") {
-			t.Errorf("kustomize output lacks a %s", kind)
-		}
-	}
-}

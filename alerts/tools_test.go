@@ -17,7 +17,7 @@ func tool(t *testing.T, name string) string {
 	if err == nil {
 		return path
 	}
-	msg := name + " not found in PATH; install it (promtool: Debian package prometheus; amtool: prometheus-alertmanager; kubectl: kubernetes-client)"
+	msg := name + " not found in PATH; install it (promtool: Debian package prometheus; amtool: prometheus-alertmanager)"
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
