@@ -13,7 +13,7 @@ const namespace = "sigil_integrity"
 // Metrics exports the runners' state. Descs are built once; values are
 // read from snapshots at scrape time, so a scrape never touches a store.
 type Metrics struct {
-	runners []*Runner
+	sources []StatusSource
 	d       map[string]*prometheus.Desc
 }
 
@@ -48,9 +48,14 @@ var metricDefs = []metricDef{
 	{"state_write_errors_total", "Progress checkpoints that could not be written.", []string{"store"}},
 }
 
+// StatusSource is a runner, or the cross-store comparison.
+type StatusSource interface {
+	Status() Status
+}
+
 // NewMetrics builds the collector for some runners.
-func NewMetrics(runners ...*Runner) *Metrics {
-	m := &Metrics{runners: runners, d: map[string]*prometheus.Desc{}}
+func NewMetrics(sources ...StatusSource) *Metrics {
+	m := &Metrics{sources: sources, d: map[string]*prometheus.Desc{}}
 	for _, d := range metricDefs {
 		m.d[d.name] = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", d.name), d.help, d.labels, nil)
 	}
@@ -66,8 +71,8 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	for _, r := range m.runners {
-		m.collect(ch, r.Status())
+	for _, src := range m.sources {
+		m.collect(ch, src.Status())
 	}
 }
 

@@ -45,9 +45,12 @@ type RunnerConfig struct {
 	// Fresh starts a new pass even when a saved one could be resumed (the
 	// check command); the last complete pass is still used for the
 	// missing check.
-	Fresh  bool
-	Logger *slog.Logger
-	Now    func() time.Time
+	Fresh bool
+	// OnPassComplete, when set, runs after each complete pass (the
+	// cross-store comparison).
+	OnPassComplete func(ctx context.Context)
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Runner walks one store pass after pass and keeps what it found.
@@ -207,7 +210,11 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 			r.log.Warn("the previous key list is damaged; missing records may be under-reported", "err", merge.r.err)
 		}
 	}
-	return r.finishPass(p, keys), nil
+	rep := r.finishPass(p, keys)
+	if r.cfg.OnPassComplete != nil {
+		r.cfg.OnPassComplete(ctx)
+	}
+	return rep, nil
 }
 
 func cursorOf(p *Pass) []byte {
@@ -379,6 +386,3 @@ func (r *Runner) setDown(err error) {
 	r.counters.readErrors++
 	r.mu.Unlock()
 }
-
-// Archive is where this runner writes its reports (nil: none).
-func (r *Runner) Archive() *report.Archive { return r.cfg.Archive }

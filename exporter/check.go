@@ -18,16 +18,16 @@ import (
 // writes the reports and prints the summary. Exit: 0 no failures, 1
 // failures, 2 could not run.
 func runCheck(ctx context.Context, cfg *config, logger *slog.Logger, stdout, stderr io.Writer) int {
-	runners, closeStores, code := setup(ctx, cfg, logger, stderr, false)
-	if runners == nil {
+	f, code := setup(ctx, cfg, logger, stderr, false)
+	if f == nil {
 		return code
 	}
-	defer closeStores()
+	defer f.close()
 
 	var checked, failed int64
 	byCheck := map[string]int64{}
 	var reports []*report.Report
-	for _, r := range runners {
+	for _, r := range f.runners {
 		rep, err := r.RunPass(ctx)
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
@@ -36,6 +36,17 @@ func runCheck(ctx context.Context, cfg *config, logger *slog.Logger, stdout, std
 			return fatalf(stderr, "store %s: %v", r.Name(), err)
 		}
 		reports = append(reports, rep)
+	}
+	if f.cross != nil {
+		rep, err := f.cross.Compare(ctx)
+		if err != nil {
+			return fatalf(stderr, "%v", err)
+		}
+		if rep != nil {
+			reports = append(reports, rep)
+		}
+	}
+	for _, rep := range reports {
 		checked += rep.Checked
 		failed += rep.Failed
 		for c, n := range rep.FailuresByCheck {
@@ -49,14 +60,18 @@ func runCheck(ctx context.Context, cfg *config, logger *slog.Logger, stdout, std
 		}
 	}
 	for _, rep := range reports {
-		fmt.Fprintf(stdout, "%s: checked %d, failed %d\n", rep.Store, rep.Checked, rep.Failed)
+		what := "checked"
+		if rep.Store == collector.CrossStore {
+			what = "compared"
+		}
+		fmt.Fprintf(stdout, "%s: %s %d, failed %d\n", rep.Store, what, rep.Checked, rep.Failed)
 	}
 	if cfg.reportDir != "" {
 		fmt.Fprintf(stdout, "Reports in %s\n", cfg.reportDir)
 	}
 	if cfg.pushGatewayURL != "" {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(collector.NewMetrics(runners...))
+		reg.MustRegister(collector.NewMetrics(f.sources()...))
 		if err := push.New(cfg.pushGatewayURL, cfg.pushJob).Gatherer(reg).PushContext(ctx); err != nil {
 			logger.Error("cannot push metrics to the Pushgateway", "url", redactURL(cfg.pushGatewayURL), "err", err)
 			return exitError
@@ -68,32 +83,53 @@ func runCheck(ctx context.Context, cfg *config, logger *slog.Logger, stdout, std
 	return exitOK
 }
 
+// fleet is every configured store's runner, and the cross-store
+// comparison when two stores are configured.
+type fleet struct {
+	runners []*collector.Runner
+	cross   *collector.Cross
+	archive *report.Archive
+	close   func()
+}
+
+func (f *fleet) sources() []collector.StatusSource {
+	var out []collector.StatusSource
+	for _, r := range f.runners {
+		out = append(out, r)
+	}
+	if f.cross != nil {
+		out = append(out, f.cross)
+	}
+	return out
+}
+
 // setup builds the verifier, opens the stores, the archive and one runner a
 // store. paced runners get a pacer. On failure it prints one line and
-// returns nil runners and the exit code.
-func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writer, paced bool) ([]*collector.Runner, func(), int) {
+// returns a nil fleet and the exit code.
+func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writer, paced bool) (*fleet, int) {
 	verifier, err := buildVerifier(cfg, logger)
 	if err != nil {
-		return nil, nil, fatalf(stderr, "%v", err)
+		return nil, fatalf(stderr, "%v", err)
 	}
 	if err := report.ValidateMaxFailures(cfg.reportMaxFailures); err != nil {
-		return nil, nil, fatalf(stderr, "%v", err)
+		return nil, fatalf(stderr, "%v", err)
 	}
-	targets, err := openStores(ctx, cfg, logger)
+	targets, err := openStores(ctx, cfg, logger, paced)
 	if err != nil {
-		return nil, nil, fatalf(stderr, "%v", err)
+		return nil, fatalf(stderr, "%v", err)
 	}
-	closeStores := func() {
+	f := &fleet{close: func() {
 		for _, t := range targets {
 			t.store.Close()
 		}
+	}}
+	fail := func(err error) (*fleet, int) {
+		f.close()
+		return nil, fatalf(stderr, "%v", err)
 	}
-	archive, err := report.NewArchive(cfg.reportDir, cfg.reportRetain, logger)
-	if err != nil {
-		closeStores()
-		return nil, nil, fatalf(stderr, "%v", err)
+	if f.archive, err = report.NewArchive(cfg.reportDir, cfg.reportRetain, logger); err != nil {
+		return fail(err)
 	}
-	var runners []*collector.Runner
 	for _, t := range targets {
 		rc := collector.RunnerConfig{
 			Store:              t.store,
@@ -101,7 +137,7 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 			KeyPrefix:          t.prefix,
 			Verifier:           verifier,
 			Workers:            cfg.workers,
-			Archive:            archive,
+			Archive:            f.archive,
 			MaxFailures:        cfg.reportMaxFailures,
 			StateDir:           cfg.statePath,
 			CheckpointInterval: cfg.checkpointEvery,
@@ -110,18 +146,28 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 		}
 		if paced {
 			if rc.Pacer, err = newPacer(cfg); err != nil {
-				closeStores()
-				return nil, nil, fatalf(stderr, "%v", err)
+				return fail(err)
+			}
+			rc.OnPassComplete = func(ctx context.Context) {
+				if f.cross == nil {
+					return
+				}
+				if _, err := f.cross.Compare(ctx); err != nil {
+					logger.Error("cross-store comparison failed", "err", err)
+				}
 			}
 		} else {
 			rc.Fresh = true // check: a full pass from the start, never a resume
 		}
 		r, err := collector.NewRunner(rc)
 		if err != nil {
-			closeStores()
-			return nil, nil, fatalf(stderr, "%v", err)
+			return fail(err)
 		}
-		runners = append(runners, r)
+		f.runners = append(f.runners, r)
 	}
-	return runners, closeStores, exitOK
+	if len(f.runners) == 2 {
+		f.cross = &collector.Cross{A: f.runners[0], B: f.runners[1], Archive: f.archive,
+			MaxFailures: cfg.reportMaxFailures, Logger: logger.With("store", collector.CrossStore)}
+	}
+	return f, exitOK
 }

@@ -52,11 +52,11 @@ func runDemo(ctx context.Context, cfg *config, dir string, webFlags *web.FlagCon
 	if code := runCheck(ctx, cfg, logger, stdout, stderr); code == exitError {
 		return code
 	}
-	runners, closeStores, code := setup(ctx, cfg, logger, stderr, true)
-	if runners == nil {
+	f, code := setup(ctx, cfg, logger, stderr, true)
+	if f == nil {
 		return code
 	}
-	defer closeStores()
+	defer f.close()
 	addr := ":9961"
 	if webFlags.WebListenAddresses != nil && len(*webFlags.WebListenAddresses) > 0 {
 		addr = (*webFlags.WebListenAddresses)[0]
@@ -65,7 +65,7 @@ func runDemo(ctx context.Context, cfg *config, dir string, webFlags *web.FlagCon
 	if addr[0] != ':' {
 		host = addr
 	}
-	return serveRunners(ctx, cfg, runners, webFlags, logger, stderr, func() {
+	return serveFleet(ctx, cfg, f, webFlags, logger, stderr, func() {
 		fmt.Fprintf(stdout, "\nServing the demo store with a %s pass. Open:\n  http://%s/metrics\n  http://%s/reports\nCtrl-C to stop.\n", cfg.passDuration, host, host)
 	})
 }

@@ -40,26 +40,25 @@ func newPacer(cfg *config) (*pace.Pacer, error) {
 // runServe walks the stores forever and serves metrics, reports and the
 // control endpoints until SIGTERM/SIGINT, then checkpoints and exits 0.
 func runServe(ctx context.Context, cfg *config, webFlags *web.FlagConfig, logger *slog.Logger, stderr io.Writer) int {
-	runners, closeStores, code := setup(ctx, cfg, logger, stderr, true)
-	if runners == nil {
+	f, code := setup(ctx, cfg, logger, stderr, true)
+	if f == nil {
 		return code
 	}
-	defer closeStores()
-	return serveRunners(ctx, cfg, runners, webFlags, logger, stderr, nil)
+	defer f.close()
+	return serveFleet(ctx, cfg, f, webFlags, logger, stderr, nil)
 }
 
-// serveRunners starts the walks and the web server. started, when set, is
-// called with the listen addresses once the server listens (demo, tests).
-func serveRunners(ctx context.Context, cfg *config, runners []*collector.Runner, webFlags *web.FlagConfig, logger *slog.Logger, stderr io.Writer, started func()) int {
+// serveFleet starts the walks and the web server. started, when set, is
+// called once the server listens (demo).
+func serveFleet(ctx context.Context, cfg *config, f *fleet, webFlags *web.FlagConfig, logger *slog.Logger, stderr io.Writer, started func()) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		collector.NewMetrics(runners...),
+		collector.NewMetrics(f.sources()...),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("sigil_integrity_exporter"),
 	)
-	archive := runners[0].Archive()
-	mux := newMux(cfg, reg, runners, archive, logger)
+	mux := newMux(cfg, reg, f.runners, f.archive, logger)
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
@@ -69,7 +68,7 @@ func serveRunners(ctx context.Context, cfg *config, runners []*collector.Runner,
 
 	walkCtx, stopWalks := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for _, r := range runners {
+	for _, r := range f.runners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -65,25 +65,41 @@ func buildVerifier(cfg *config, logger *slog.Logger) (*collector.Verifier, error
 // errNoStore says what to do when no store is configured.
 var errNoStore = errors.New("no store configured: give --store.leveldb.path (or SIGIL_DB_PATH) and/or --store.postgres.dsn (or DATABASE_URL, or --store.postgres.dsn-file)")
 
-// openStores opens every configured store. On error the ones opened are
-// closed again.
-func openStores(ctx context.Context, cfg *config, logger *slog.Logger) ([]target, error) {
+// openStores opens every configured store. With lazy (serve), a store
+// that is unreachable now is opened later by the walk, which retries with
+// back-off and shows it as down meanwhile; a store that does not exist is
+// always an error. On error the ones opened are closed again.
+func openStores(ctx context.Context, cfg *config, logger *slog.Logger, lazy bool) ([]target, error) {
 	var targets []target
 	closeAll := func() {
 		for _, t := range targets {
 			t.store.Close()
 		}
 	}
-	if cfg.levelDBPath != "" {
-		s, err := leveldb.Open(cfg.levelDBPath, leveldb.Options{
-			Prefix: []byte(cfg.levelDBPrefix),
-			Logger: logger.With("store", "leveldb"),
-		})
+	add := func(name string, open func(context.Context) (store.Store, error), t target) error {
+		s, err := open(ctx)
+		if err != nil && lazy && errors.Is(err, store.ErrUnavailable) {
+			logger.Warn("store unreachable at start; the walk will retry", "store", name, "err", err)
+			s, err = &lazyStore{name: name, open: open}, nil
+		}
 		if err != nil {
-			return nil, err
+			return err
+		}
+		t.store = s
+		targets = append(targets, t)
+		return nil
+	}
+	if cfg.levelDBPath != "" {
+		open := func(context.Context) (store.Store, error) {
+			return leveldb.Open(cfg.levelDBPath, leveldb.Options{
+				Prefix: []byte(cfg.levelDBPrefix),
+				Logger: logger.With("store", "leveldb"),
+			})
 		}
 		abs, _ := filepath.Abs(cfg.levelDBPath)
-		targets = append(targets, target{store: s, prefix: cfg.levelDBPrefix, identity: fmt.Sprintf("leveldb %s prefix %q", abs, cfg.levelDBPrefix)})
+		if err := add("leveldb", open, target{prefix: cfg.levelDBPrefix, identity: fmt.Sprintf("leveldb %s prefix %q", abs, cfg.levelDBPrefix)}); err != nil {
+			return nil, err
+		}
 	}
 	dsn, err := postgresDSN(cfg)
 	if err != nil {
@@ -91,23 +107,28 @@ func openStores(ctx context.Context, cfg *config, logger *slog.Logger) ([]target
 		return nil, err
 	}
 	if dsn != "" {
-		s, err := postgres.Open(ctx, postgres.Options{
-			DSN:              dsn,
-			Table:            cfg.pgTable,
-			KeyColumn:        cfg.pgKeyColumn,
-			RecordColumn:     cfg.pgRecordColumn,
-			PageSize:         cfg.pgPageSize,
-			StatementTimeout: cfg.pgStatementTimeout,
-			Logger:           logger.With("store", "postgres"),
-		})
-		if err != nil {
+		open := func(ctx context.Context) (store.Store, error) {
+			s, err := postgres.Open(ctx, postgres.Options{
+				DSN:              dsn,
+				Table:            cfg.pgTable,
+				KeyColumn:        cfg.pgKeyColumn,
+				RecordColumn:     cfg.pgRecordColumn,
+				PageSize:         cfg.pgPageSize,
+				StatementTimeout: cfg.pgStatementTimeout,
+				Logger:           logger.With("store", "postgres"),
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, w := range s.Warnings() {
+				logger.Warn(w, "store", "postgres")
+			}
+			return s, nil
+		}
+		if err := add("postgres", open, target{identity: postgresIdentity(cfg, dsn)}); err != nil {
 			closeAll()
 			return nil, err
 		}
-		for _, w := range s.Warnings() {
-			logger.Warn(w, "store", "postgres")
-		}
-		targets = append(targets, target{store: s, identity: postgresIdentity(cfg, dsn)})
 	}
 	if len(targets) == 0 {
 		return nil, errNoStore

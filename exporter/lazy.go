@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"sync"
+
+	"github.com/sigil/sigil-integrity-exporter/store"
+)
+
+// lazyStore stands in for a store that was unreachable at start-up, so
+// that `serve` starts anyway (store up = 0) and opens it on first use,
+// retried by the walk's back-off. Both backends order keys bytewise.
+type lazyStore struct {
+	name string
+	open func(ctx context.Context) (store.Store, error)
+
+	mu sync.Mutex
+	s  store.Store
+}
+
+var (
+	_ store.Store     = (*lazyStore)(nil)
+	_ store.Estimator = (*lazyStore)(nil)
+)
+
+func (l *lazyStore) get(ctx context.Context) (store.Store, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.s != nil {
+		return l.s, nil
+	}
+	s, err := l.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.s = s
+	return s, nil
+}
+
+func (l *lazyStore) Name() string { return l.name }
+
+func (l *lazyStore) Scan(ctx context.Context, after []byte, fn func(store.Record) error) error {
+	s, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
+	return s.Scan(ctx, after, fn)
+}
+
+func (l *lazyStore) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
+	s, err := l.get(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return s.Get(ctx, key)
+}
+
+func (l *lazyStore) Compare(a, b []byte) int { return bytes.Compare(a, b) }
+
+func (l *lazyStore) EstimateCount(ctx context.Context) (int64, error) {
+	s, err := l.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if e, ok := s.(store.Estimator); ok {
+		return e.EstimateCount(ctx)
+	}
+	return 0, nil
+}
+
+// Reopen passes through to a store that needs it.
+func (l *lazyStore) Reopen() error {
+	l.mu.Lock()
+	s := l.s
+	l.mu.Unlock()
+	if ro, ok := s.(interface{ Reopen() error }); ok {
+		return ro.Reopen()
+	}
+	return nil
+}
+
+func (l *lazyStore) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.s == nil {
+		return nil
+	}
+	return l.s.Close()
+}
