@@ -46,6 +46,15 @@ func (r *Runner) Recheck(ctx context.Context) int {
 		}
 	}
 	r.mu.Unlock()
+	if len(todo) == 0 {
+		return 0
+	}
+	if ro, ok := r.cfg.Store.(Reopener); ok {
+		if err := ro.Reopen(); err != nil { // see what the app wrote since
+			r.log.Warn("re-check: cannot reopen the store", "err", err)
+			return 0
+		}
+	}
 
 	fixed := 0
 	s := r.cfg.Verifier.NewScratch()
