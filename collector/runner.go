@@ -36,6 +36,8 @@ type RunnerConfig struct {
 	// StateDir keeps the progress file and key lists; "" keeps nothing
 	// (no resume, no missing check).
 	StateDir string
+	// Shard is the share of the key space this runner verifies.
+	Shard Shard
 	// Pacer paces the walk; nil walks at full speed.
 	Pacer *pace.Pacer
 	// ReopenInterval reopens a Reopener store this often during a pass.
@@ -158,7 +160,7 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 	missing := func(key []byte) { r.noteMissing(ctx, cons, key) }
 	sink := cons.Sink(ctx)
 	lastReopen := r.now()
-	w := &Walker{Store: st, Verifier: r.cfg.Verifier, Workers: r.cfg.Workers}
+	w := &Walker{Store: st, Verifier: r.cfg.Verifier, Workers: r.cfg.Workers, Shard: r.cfg.Shard}
 	if r.cfg.Pacer != nil {
 		w.Pacer = &pacer{r: r}
 	}
@@ -235,7 +237,7 @@ func (r *Runner) beginPass(ctx context.Context) *Pass {
 			p.Expected = r.last.Pass.Checked
 		} else if est, ok := r.cfg.Store.(store.Estimator); ok {
 			if n, err := est.EstimateCount(ctx); err == nil {
-				p.Expected = n
+				p.Expected = n / int64(max(1, r.cfg.Shard.Count))
 			}
 		}
 		if r.cfg.Pacer != nil {

@@ -3,6 +3,8 @@ package collector
 import (
 	"math"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/collector/report"
 )
 
 // PassStatus is a snapshot of one pass's counts.
@@ -113,4 +115,15 @@ func (r *Runner) Status() Status {
 		}
 	}
 	return s
+}
+
+// CurrentReport renders the pass under way as an incomplete report (nil
+// between passes), for the reports page.
+func (r *Runner) CurrentReport() *report.Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil {
+		return nil
+	}
+	return r.cur.Report(r.now(), false)
 }

@@ -31,6 +31,7 @@ type Walker struct {
 	Verifier *Verifier
 	Workers  int   // default: GOMAXPROCS
 	Pacer    Pacer // nil: full speed
+	Shard    Shard // the share of the key space to verify; zero: all
 }
 
 const batchSize = 256
@@ -158,6 +159,9 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 		start := time.Now()
 		n = 0
 		err := w.Store.Scan(ctx, cursor, func(rec store.Record) error {
+			if !w.Shard.Has(rec.Key) {
+				return nil
+			}
 			if b == nil {
 				b = newBatch(free)
 			}

@@ -130,10 +130,15 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 	if f.archive, err = report.NewArchive(cfg.reportDir, cfg.reportRetain, logger); err != nil {
 		return fail(err)
 	}
+	shard, err := collector.ParseShard(cfg.shard)
+	if err != nil {
+		return fail(err)
+	}
 	for _, t := range targets {
 		rc := collector.RunnerConfig{
+			Shard:              shard,
 			Store:              t.store,
-			Identity:           t.identity,
+			Identity:           t.identity + " shard " + shard.String(),
 			KeyPrefix:          t.prefix,
 			Verifier:           verifier,
 			Workers:            cfg.workers,

@@ -45,6 +45,8 @@ type config struct {
 	statePath         string
 	checkpointEvery   time.Duration
 
+	telemetryPath string
+
 	pushGatewayURL string
 	pushJob        string
 }
@@ -75,13 +77,14 @@ func (c *config) register(app *kingpin.Application) {
 	app.Flag("scan.pass-duration", "Target length of one pass in serve mode.").Default("24h").DurationVar(&c.passDuration)
 	app.Flag("scan.max-rate", "Hard cap on records read per second; 0: none.").Default("0").Float64Var(&c.maxRate)
 	app.Flag("scan.tranquility", "Idle at least this many times the time spent reading (0: off; 1: at most half the time busy).").Default("0").Float64Var(&c.tranquility)
-	app.Flag("scan.window", "Daily time window (UTC, HH:MM-HH:MM, may cross midnight) inside which passes run and must end.").Default("").StringVar(&c.window)
+	app.Flag("scan.window", "Daily time window HH:MM-HH:MM in local time (TZ), or with a UTC suffix (\"01:00-05:00 UTC\"); may cross midnight. Passes run and must end inside it.").Default("").StringVar(&c.window)
 	app.Flag("scan.recheck-interval", "Re-read known failures this often, so a restored record clears its alert before the next pass.").Default("10m").DurationVar(&c.recheckInterval)
 	app.Flag("scan.shard", "Walk only shard i of N of the key space (i/N, 0-based), for stores one process cannot walk in a night.").Default("").StringVar(&c.shard)
 
 	app.Flag("report.dir", "Directory of the archived reports.").Default("./reports").StringVar(&c.reportDir)
 	app.Flag("report.retain", "Reports kept per store; older ones are pruned.").Default("30").IntVar(&c.reportRetain)
 	app.Flag("report.max-failures", "Failures listed in one report; the counts stay exact.").Default("1000").IntVar(&c.reportMaxFailures)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.telemetryPath)
 	app.Flag("state.path", "Directory where the walk's progress is kept, so a restart resumes mid-pass.").Default("./state").StringVar(&c.statePath)
 	app.Flag("state.checkpoint-interval", "How often progress is saved during a pass (and always at shutdown).").Default("5s").DurationVar(&c.checkpointEvery)
 }

@@ -19,13 +19,22 @@ import (
 // and reports included.
 func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, archive *report.Archive, logger *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	mux.Handle(cfg.telemetryPath, promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		ErrorHandling:     promhttp.ContinueOnError,
 		EnableOpenMetrics: true,
 	})))
 	if archive != nil {
-		h := archive.Handler("/reports")
+		h := &report.Handler{Archive: archive, Prefix: "/reports", HomePath: "/", MetricsPath: cfg.telemetryPath, Logger: logger,
+			Live: func() []*report.Report {
+				var out []*report.Report
+				for _, r := range runners {
+					if rep := r.CurrentReport(); rep != nil {
+						out = append(out, rep)
+					}
+				}
+				return out
+			}}
 		mux.Handle("/reports", h)
 		mux.Handle("/reports/", h)
 	}
@@ -62,7 +71,7 @@ func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, 
 		Description: "Verifies every sigil record in the app's store, one paced pass a night.",
 		Version:     version.Info(),
 		Links: []web.LandingLinks{
-			{Address: "/metrics", Text: "Metrics"},
+			{Address: cfg.telemetryPath, Text: "Metrics"},
 			{Address: "/reports", Text: "Integrity reports"},
 			{Address: "/reports/latest.json", Text: "Latest report (JSON)"},
 			{Address: "/-/healthy", Text: "Health"},
