@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# run.sh: the end-to-end benchmark of docs/PERFORMANCE.md.
+#
+#   testdata/bench/run.sh [SCRATCH_DIR]        (default /tmp/sigil-bench)
+#
+# 1. Generates, once, Node-written LevelDBs (testdata/node/make-leveldb.js:
+#    classic-level, ~1 KiB records, sublevel "sigils") of each count in
+#    $COUNTS into SCRATCH_DIR/db-<count>/sigils-db; a finished database is
+#    marked with SCRATCH_DIR/db-<count>/.done and reused by later runs.
+# 2. Builds the exporter and the floor program (testdata/bench/floor).
+# 3. For each database, $RUNS times each: the floor program, then `check`
+#    with every check but schema (2 key files, js mode, state and reports in
+#    a fresh dir), under /usr/bin/time -v: wall time, user+sys CPU, peak RSS.
+# 4. `serve` over the $SERVE_COUNT database with --scan.pass-duration=
+#    $SERVE_PASS: the CPU seconds (utime+stime from /proc/PID/stat) of one
+#    full paced pass, per million records, against check's CPU seconds.
+#
+# Environment: COUNTS (default "200000 2000000"), RUNS (3), SERVE_COUNT
+# (200000, must be one of COUNTS), SERVE_PASS (60s), SERVE_PORT (29961),
+# GOGC / GOMEMLIMIT are passed through to the exporter.
+# Needs: go, node (testdata/node/node_modules installed: npm ci), GNU time.
+set -euo pipefail
+
+scratch=${1:-/tmp/sigil-bench}
+counts=${COUNTS:-"200000 2000000"}
+runs=${RUNS:-3}
+serve_count=${SERVE_COUNT:-200000}
+serve_pass=${SERVE_PASS:-60s}
+serve_port=${SERVE_PORT:-29961}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+prefix='!sigils!'
+keys=(--verify.key-file="$repo/testdata/keys/current.key" --verify.key-file="$repo/testdata/keys/previous.key")
+
+if [ ! -x /usr/bin/time ]; then
+	echo "run.sh: GNU time is missing: apt-get install -y time" >&2
+	exit 2
+fi
+mkdir -p "$scratch"
+
+# --- 1. databases -----------------------------------------------------------
+for n in $counts; do
+	d="$scratch/db-$n"
+	if [ ! -e "$d/.done" ]; then
+		echo "generating $n Node-written records in $d/sigils-db ..." >&2
+		rm -rf "$d" && mkdir -p "$d"
+		start=$(date +%s)
+		node "$repo/testdata/node/make-leveldb.js" "$d/sigils-db" --count "$n" >"$d/gen.log" 2>&1
+		echo "  done in $(($(date +%s) - start)) s" >&2
+		touch "$d/.done"
+	fi
+done
+
+# --- 2. binaries --------------------------------------------------------------
+(cd "$repo" && go build -o "$scratch/sie" ./exporter && go build -o "$scratch/floor" ./testdata/bench/floor)
+
+# secs converts /usr/bin/time's "h:mm:ss" or "m:ss.ss" to seconds.
+secs() { awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }' <<<"$1"; }
+# field NAME FILE: a value from /usr/bin/time -v output.
+field() { grep -F "$1" "$2" | head -1 | sed 's/.*: //'; }
+
+results="$scratch/results.tsv"
+printf 'records\tprogram\trun\twall_s\tuser_s\tsys_s\trss_mib\n' >"$results"
+
+# measure N PROGRAM RUN CMD...: one run under /usr/bin/time -v.
+measure() {
+	local n=$1 prog=$2 run=$3
+	shift 3
+	local tf="$scratch/time.out" rc=0
+	/usr/bin/time -v -o "$tf" "$@" >"$scratch/last.out" 2>"$scratch/last.err" || rc=$?
+	local bad=$((rc != 0))
+	if [ "$prog" = check ]; then
+		bad=$((rc > 1)) # check exits 1 for the planted failures
+	fi
+	if [ $bad -ne 0 ]; then
+		echo "run.sh: $prog failed (exit $rc):" >&2
+		cat "$scratch/last.err" >&2
+		exit 1
+	fi
+	local wall user sys rss
+	wall=$(secs "$(field 'Elapsed (wall clock)' "$tf")")
+	user=$(field 'User time' "$tf")
+	sys=$(field 'System time' "$tf")
+	rss=$(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(field 'Maximum resident set size' "$tf")")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$prog" "$run" "$wall" "$user" "$sys" "$rss" >>"$results"
+	printf '  %-6s run %s: %7.2f s wall, %6.2f s user, %5.2f s sys, %6.1f MiB peak RSS\n' "$prog" "$run" "$wall" "$user" "$sys" "$rss" >&2
+}
+
+# --- 3. floor vs check ----------------------------------------------------------
+for n in $counts; do
+	db="$scratch/db-$n/sigils-db"
+	cat "$db"/* >/dev/null # warm the page cache: every run reads from memory
+	echo "== $n records ($(du -sh "$db" | cut -f1) on disk)" >&2
+	for run in $(seq 1 "$runs"); do
+		measure "$n" floor "$run" "$scratch/floor" -prefix "$prefix" "$db"
+		floor_line=$(cat "$scratch/last.out")
+		work="$scratch/work-$n"
+		rm -rf "$work" && mkdir -p "$work"
+		measure "$n" check "$run" "$scratch/sie" check --store.leveldb.path="$db" --store.leveldb.prefix="$prefix" \
+			"${keys[@]}" --report.dir="$work/reports" --state.path="$work/state"
+		check_line=$(grep -m1 '^Checked' "$scratch/last.out" || true)
+	done
+	echo "  $floor_line" >&2
+	echo "  check: $check_line" >&2
+	# records and bytes under the prefix, from the floor's own count
+	read -r recs bytes < <(sed -E 's/^floor: ([0-9]+) records, ([0-9]+) bytes.*/\1 \2/' <<<"$floor_line")
+	printf '%s\t%s\n' "$recs" "$bytes" >"$scratch/db-$n/size"
+done
+
+# --- 4. serve: CPU of one paced pass -----------------------------------------------
+serve_db="$scratch/db-$serve_count/sigils-db"
+work="$scratch/work-serve"
+rm -rf "$work" && mkdir -p "$work"
+echo "== serve: one paced pass over $serve_count records, --scan.pass-duration=$serve_pass" >&2
+"$scratch/sie" serve --store.leveldb.path="$serve_db" --store.leveldb.prefix="$prefix" "${keys[@]}" \
+	--report.dir="$work/reports" --state.path="$work/state" --scan.pass-duration="$serve_pass" \
+	--web.listen-address="127.0.0.1:$serve_port" >"$work/serve.log" 2>&1 &
+pid=$!
+start=$(date +%s.%N)
+tck=$(getconf CLK_TCK)
+while ! ls "$work/reports"/integrity-report-leveldb-*.json >/dev/null 2>&1; do
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "run.sh: serve exited early:" >&2
+		cat "$work/serve.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+end=$(date +%s.%N)
+# fields 14 and 15 of /proc/PID/stat (after the ")" of the command name)
+read -r utime stime < <(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12, $13 }')
+hwm=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
+kill -TERM "$pid"
+wait "$pid" || true
+serve_cpu=$(awk -v u="$utime" -v s="$stime" -v t="$tck" 'BEGIN { printf "%.2f", (u + s) / t }')
+serve_wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+printf '%s\tserve\t1\t%s\t%s\t%s\t%s\n' "$serve_count" "$serve_wall" \
+	"$(awk -v u="$utime" -v t="$tck" 'BEGIN { printf "%.2f", u / t }')" \
+	"$(awk -v s="$stime" -v t="$tck" 'BEGIN { printf "%.2f", s / t }')" "$hwm" >>"$results"
+
+# --- table -------------------------------------------------------------------------
+echo
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(free -g | awk '/Mem:/ { print $2 }') GiB RAM, $(go version | cut -d' ' -f3)"
+echo "GOGC=${GOGC:-default} GOMEMLIMIT=${GOMEMLIMIT:-default}; warm page cache; medians of $runs runs"
+echo
+printf '%-9s %-6s %9s %11s %8s %8s %9s %9s\n' records program wall_s records/s MB/s cpu_s rss_MiB ratio
+awk -F'\t' -v scratch="$scratch" -v counts="$counts" '
+	NR == 1 || $2 == "serve" { next }
+	{ k = $1 SUBSEP $2; n[k]++; w[k, n[k]] = $4; c[k, n[k]] = $5 + $6; r[k, n[k]] = $7; keys[k] = 1 }
+	function median(a, k, cnt,   i, j, t, v) {
+		for (i = 1; i <= cnt; i++) v[i] = a[k, i]
+		for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+		return v[int((cnt + 1) / 2)]
+	}
+	function maxof(a, k, cnt,   i, m) { m = 0; for (i = 1; i <= cnt; i++) if (a[k, i] + 0 > m) m = a[k, i] + 0; return m }
+	END {
+		cmd = "ls -d " scratch "/db-*/size"
+		while ((cmd | getline f) > 0) { getline line < f; split(line, p, "\t"); sub(/.*db-/, "", f); sub(/\/size$/, "", f); recs[f] = p[1]; bytes[f] = p[2] }
+		nc = split(counts, list, " ")
+		for (ci = 1; ci <= nc; ci++) {
+			cnt = list[ci]
+			fk = cnt SUBSEP "floor"; ck = cnt SUBSEP "check"
+			fr = recs[cnt] / median(w, fk, n[fk])
+			cr = recs[cnt] / median(w, ck, n[ck])
+			printf "%-9s %-6s %9.2f %11.0f %8.1f %8.2f %9.1f\n", cnt, "floor", median(w, fk, n[fk]), fr, bytes[cnt] / median(w, fk, n[fk]) / 1e6, median(c, fk, n[fk]), maxof(r, fk, n[fk])
+			printf "%-9s %-6s %9.2f %11.0f %8.1f %8.2f %9.1f %9.2f\n", cnt, "check", median(w, ck, n[ck]), cr, bytes[cnt] / median(w, ck, n[ck]) / 1e6, median(c, ck, n[ck]), maxof(r, ck, n[ck]), cr / fr
+		}
+	}' "$results"
+echo "(rss_MiB: the largest of the runs; ratio: check records/s over floor records/s; target >= 0.5)"
+echo
+check_cpu=$(awk -F'\t' -v n="$serve_count" '$1 == n && $2 == "check" { s += $5 + $6; c++ } END { printf "%.2f", s / c }' "$results")
+serve_recs=$(cut -f1 "$scratch/db-$serve_count/size")
+awk -v sc="$serve_cpu" -v cc="$check_cpu" -v r="$serve_recs" -v w="$serve_wall" -v h="$hwm" -v p="$serve_pass" 'BEGIN {
+	printf "serve, one paced pass of %d records (--scan.pass-duration=%s): %.1f s wall, %.2f CPU s, peak RSS %.1f MiB\n", r, p, w, sc, h
+	printf "  CPU per million records: serve %.2f s, check %.2f s (mean of its runs); serve/check %.2f\n", sc * 1e6 / r, cc * 1e6 / r, sc / cc
+}'
+echo "raw runs: $results"
