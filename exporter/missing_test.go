@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/syndtr/goleveldb/leveldb"
+)
+
+// pushgateway is a stand-in Pushgateway that keeps the last body pushed,
+// so a test can read the metrics of a `check` run.
+type pushgateway struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu     sync.Mutex
+	body   []byte
+	header http.Header
+}
+
+func newPushgateway(t *testing.T) *pushgateway {
+	g := &pushgateway{t: t}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		g.mu.Lock()
+		g.body, g.header = b, r.Header.Clone()
+		g.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+// metrics decodes the last push into series text -> value, like scrape.
+func (g *pushgateway) metrics() map[string]float64 {
+	g.t.Helper()
+	g.mu.Lock()
+	body, header := g.body, g.header
+	g.mu.Unlock()
+	if body == nil {
+		g.t.Fatal("nothing was pushed")
+	}
+	dec := expfmt.NewDecoder(bytes.NewReader(body), expfmt.ResponseFormat(header))
+	out := map[string]float64{}
+	for {
+		var f dto.MetricFamily
+		if err := dec.Decode(&f); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			g.t.Fatalf("decode pushed metrics: %v", err)
+		}
+		for _, m := range f.Metric {
+			var labels []string
+			for _, l := range m.Label {
+				labels = append(labels, l.GetName()+"="+strconv.Quote(l.GetValue()))
+			}
+			sort.Strings(labels)
+			key := f.GetName()
+			if len(labels) > 0 {
+				key += "{" + strings.Join(labels, ",") + "}"
+			}
+			switch {
+			case m.Gauge != nil:
+				out[key] = m.Gauge.GetValue()
+			case m.Counter != nil:
+				out[key] = m.Counter.GetValue()
+			case m.Untyped != nil:
+				out[key] = m.Untyped.GetValue()
+			}
+		}
+	}
+}
+
+// missingIDs is the sorted ids a report names as missing.
+func missingIDs(rep reportJSON) []string {
+	out := []string{}
+	for _, f := range rep.Failures {
+		if f.Reason == "missing" {
+			out = append(out, f.ID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkMissingMetrics checks the pushed missing gauges of one store.
+func checkMissingMetrics(t *testing.T, s map[string]float64, storeName string, n int) {
+	t.Helper()
+	if got := s[fmt.Sprintf(`sigil_integrity_missing_records{store=%q}`, storeName)]; got != float64(n) {
+		t.Errorf("missing_records{store=%q} = %v, want %d", storeName, got, n)
+	}
+	if got := s[fmt.Sprintf(`sigil_integrity_last_pass_failures{check="missing",store=%q}`, storeName)]; got != float64(n) {
+		t.Errorf("last_pass_failures{check=\"missing\",store=%q} = %v, want %d", storeName, got, n)
+	}
+}
+
+// TestMissingLevelDB: records the app deletes between two passes are named
+// as missing in the next pass (and only there); a record the app added is
+// not; the same state pointed at another database reports nothing missing.
+func TestMissingLevelDB(t *testing.T) {
+	t.Parallel()
+	m := readManifest(t, filepath.Join(repo, "testdata/leveldb/expected.json"))
+	src := filepath.Join(repo, "testdata/leveldb/sigils-db")
+	db := copyDir(t, src)
+	state := t.TempDir()
+	var reports string // a new one for each run: one report per store in it
+	gw := newPushgateway(t)
+	check := func(t *testing.T, db, state string) (int, string, string) {
+		t.Helper()
+		reports = t.TempDir()
+		args := append([]string{"check", "--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix, "--report.dir=" + reports,
+			"--state.path=" + state, "--push.gateway-url=" + gw.srv.URL, "--log.level=error"}, keyFlags(m.Keys)...)
+		return runCLI(t, args...)
+	}
+
+	if code, stdout, stderr := check(t, db, state); code != exitFailures {
+		t.Fatalf("first pass: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	first := reportFor(t, reports, "leveldb")
+	if ids := missingIDs(first); len(ids) != 0 {
+		t.Fatalf("first pass names missing records %v", ids)
+	}
+	checkMissingMetrics(t, gw.metrics(), "leveldb", 0)
+	otherState := copyDir(t, state) // the state after one pass of db, for the identity case
+
+	// The app deletes records (the first and last sigil keys included, so
+	// that the merge's start and end are covered) and adds one.
+	deleted := []string{"sigil-0000000", "sigil-0000150", "sigil-0000299"}
+	added := "sigil-0000150a"
+	editLevelDB(t, db, func(ldb *leveldb.DB) {
+		for _, k := range deleted {
+			if err := ldb.Delete([]byte(m.Prefix+k), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		putCopy(t, ldb, m.Prefix, "sigil-0000151", added)
+	})
+
+	t.Run("deleted are missing", func(t *testing.T) {
+		code, stdout, stderr := check(t, db, state)
+		if code != exitFailures {
+			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		rep := reportFor(t, reports, "leveldb")
+		if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
+			t.Errorf("missing ids (-want +got):\n%s", d)
+		}
+		for _, f := range rep.Failures {
+			if f.Reason == "missing" && f.Key != m.Prefix+f.ID {
+				t.Errorf("missing %s has key %q, want %q", f.ID, f.Key, m.Prefix+f.ID)
+			}
+		}
+		wantFail := append([]want(nil), m.Failures...)
+		for _, k := range deleted {
+			wantFail = append(wantFail, want{Key: k, ID: k, Check: "missing"})
+		}
+		if d := cmp.Diff(wantSet(m.Prefix, wantFail), failureSet(rep)); d != "" {
+			t.Errorf("failures (-want +got):\n%s", d)
+		}
+		total := m.TotalRecords - len(deleted) + 1
+		if rep.Checked != int64(total) || rep.FailuresByCheck["missing"] != int64(len(deleted)) {
+			t.Errorf("checked %d, missing %d; want %d and %d", rep.Checked, rep.FailuresByCheck["missing"], total, len(deleted))
+		}
+		wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", total, len(wantFail))
+		if !strings.HasPrefix(stdout, wantLine) || !strings.Contains(stdout, fmt.Sprintf("  missing: %d\n", len(deleted))) {
+			t.Errorf("stdout:\n%s\nwant it to start %q and count missing", stdout, wantLine)
+		}
+		checkMissingMetrics(t, gw.metrics(), "leveldb", len(deleted))
+	})
+	t.Run("reported once", func(t *testing.T) {
+		if code, stdout, stderr := check(t, db, state); code != exitFailures {
+			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		if ids := missingIDs(reportFor(t, reports, "leveldb")); len(ids) != 0 {
+			t.Errorf("a pass after the one that found them names missing records again: %v", ids)
+		}
+		checkMissingMetrics(t, gw.metrics(), "leveldb", 0)
+	})
+	t.Run("another database", func(t *testing.T) {
+		// A different database lacking records, checked with the state of
+		// the first one: its absent records are not "missing".
+		other := copyDir(t, src)
+		editLevelDB(t, other, func(ldb *leveldb.DB) {
+			for _, k := range deleted {
+				if err := ldb.Delete([]byte(m.Prefix+k), nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+		code, stdout, stderr := check(t, other, otherState)
+		if code != exitFailures {
+			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		rep := reportFor(t, reports, "leveldb")
+		if ids := missingIDs(rep); len(ids) != 0 {
+			t.Errorf("another database's absent records reported missing: %v", ids)
+		}
+		if rep.Checked != int64(m.TotalRecords-len(deleted)) {
+			t.Errorf("checked %d, want %d", rep.Checked, m.TotalRecords-len(deleted))
+		}
+	})
+}
+
+// editLevelDB opens a LevelDB read-write as the app would and runs fn on it.
+func editLevelDB(t *testing.T, path string, fn func(*leveldb.DB)) {
+	t.Helper()
+	ldb, err := leveldb.OpenFile(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(ldb)
+	if err := ldb.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// putCopy stores a copy of a valid record under a new id. The checksum and
+// signature cover only `data`, so the copy is valid as it stands.
+func putCopy(t *testing.T, ldb *leveldb.DB, prefix, from, to string) {
+	t.Helper()
+	v, err := ldb.Get([]byte(prefix+from), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fmt.Sprintf(`{"id":%q,`, from)
+	if !bytes.HasPrefix(v, []byte(old)) {
+		t.Fatalf("record %s does not start with %s: %.80s", from, old, v)
+	}
+	nv := append([]byte(fmt.Sprintf(`{"id":%q,`, to)), v[len(old):]...)
+	if err := ldb.Put([]byte(prefix+to), nv, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMissingPostgres: rows the app deletes between two `check` passes are
+// named as missing; a row it inserted is not; the state pointed at another
+// database reports nothing missing; serve, restarted on the same state,
+// shows the last pass's missing count.
+func TestMissingPostgres(t *testing.T) {
+	t.Parallel()
+	c := startPG(t)
+	pm := readPGManifest(t)
+	tm := pm.Tables["sigils"]
+	state := t.TempDir()
+	var reports string // a new one for each run: one report per store in it
+	gw := newPushgateway(t)
+	check := func(t *testing.T, database, state string) (int, string, string) {
+		t.Helper()
+		reports = t.TempDir()
+		args := append([]string{"check", "--store.postgres.dsn=" + c.ReaderDSN(database), "--store.postgres.page-size=5", "--report.dir=" + reports,
+			"--state.path=" + state, "--push.gateway-url=" + gw.srv.URL, "--log.level=error"}, keyFlags(pm.Keys)...)
+		return runCLI(t, args...)
+	}
+	if code, stdout, stderr := check(t, pgTestDB, state); code != exitFailures {
+		t.Fatalf("first pass: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if ids := missingIDs(reportFor(t, reports, "postgres")); len(ids) != 0 {
+		t.Fatalf("first pass names missing records %v", ids)
+	}
+	otherState := copyDir(t, state)
+
+	// First sigil, one in the middle, and the last key in bytewise order.
+	deleted := []string{"sigil-0000", "sigil-0010", "~edge-tilde"}
+	del := `DELETE FROM sigils WHERE id IN ('sigil-0000', 'sigil-0010', '~edge-tilde')`
+	c.ExecIn(pgTestDB, del)
+	c.ExecIn(pgTestDB, `INSERT INTO sigils (id, data, checksum, signature, created_at)
+		SELECT 'sigil-0010a', data, checksum, signature, created_at FROM sigils WHERE id = 'sigil-0011'`)
+
+	t.Run("deleted are missing", func(t *testing.T) {
+		code, stdout, stderr := check(t, pgTestDB, state)
+		if code != exitFailures {
+			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		rep := reportFor(t, reports, "postgres")
+		if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
+			t.Errorf("missing ids (-want +got):\n%s", d)
+		}
+		wantFail := append([]want(nil), tm.Failures...)
+		for _, k := range deleted {
+			wantFail = append(wantFail, want{Key: k, ID: k, Check: "missing"})
+		}
+		if d := cmp.Diff(wantSet("", wantFail), failureSet(rep)); d != "" {
+			t.Errorf("failures (-want +got):\n%s", d)
+		}
+		total := tm.Total - len(deleted) + 1
+		wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", total, len(wantFail))
+		if rep.Checked != int64(total) || !strings.HasPrefix(stdout, wantLine) {
+			t.Errorf("checked %d, stdout starts %q; want %d and %q", rep.Checked, firstLine(stdout), total, wantLine)
+		}
+		checkMissingMetrics(t, gw.metrics(), "postgres", len(deleted))
+	})
+	t.Run("serve restarted on the same state", func(t *testing.T) {
+		p := startExporter(t, append([]string{"serve", "--store.postgres.dsn=" + c.ReaderDSN(pgTestDB), "--scan.pass-duration=1h",
+			"--report.dir=" + t.TempDir(), "--state.path=" + state}, keyFlags(pm.Keys)...)...)
+		s := p.scrape()
+		if got := s[pgCheckSeries("missing")]; got != float64(len(deleted)) {
+			t.Errorf("last_pass_failures{check=\"missing\"} = %v, want %d from the saved last pass", got, len(deleted))
+		}
+		if got := s[pgSeries("sigil_integrity_missing_records")]; got != float64(len(deleted)) {
+			t.Errorf("missing_records = %v after a restart, want %d: the saved last pass found them", got, len(deleted))
+		}
+	})
+	t.Run("another database", func(t *testing.T) {
+		other := "sigil_other"
+		c.CreateDatabase(other)
+		c.LoadIn(other, filepath.Join(repo, "testdata/postgres/sigils.sql"))
+		c.ExecIn(other, "GRANT SELECT ON sigils TO sigil_reader")
+		c.ExecIn(other, del)
+		code, stdout, stderr := check(t, other, otherState)
+		if code != exitFailures {
+			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		rep := reportFor(t, reports, "postgres")
+		if ids := missingIDs(rep); len(ids) != 0 {
+			t.Errorf("another database's absent rows reported missing: %v", ids)
+		}
+		if rep.Checked != int64(tm.Total-len(deleted)) {
+			t.Errorf("checked %d, want %d", rep.Checked, tm.Total-len(deleted))
+		}
+	})
+}
