@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sigil/sigil-integrity-exporter/store/postgres/pgtest"
+)
+
+// crossManifest is testdata/cross/expected.json, written by
+// testdata/node/make-cross.js.
+type crossManifest struct {
+	Prefix          string   `json:"prefix"`
+	Keys            []string `json:"keys"`
+	LevelDBRecords  int      `json:"leveldb_records"`
+	PostgresRecords int      `json:"postgres_records"`
+	InBoth          int      `json:"in_both"`
+	Differences     []want   `json:"differences"`
+	SameDespite     []string `json:"same_despite_bytes"`
+}
+
+func readCrossManifest(t *testing.T, path string) crossManifest {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s (regenerate with node testdata/node/make-cross.js testdata/cross): %v", path, err)
+	}
+	var m crossManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Differences) == 0 || m.InBoth == 0 {
+		t.Fatalf("%s plants no differences", path)
+	}
+	return m
+}
+
+// nodeCross runs make-cross.js into a temp dir and returns the dir.
+func nodeCross(t *testing.T) string {
+	t.Helper()
+	node := needTool(t, "node")
+	if _, err := os.Stat(filepath.Join(repo, "testdata/node/node_modules/classic-level")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("testdata/node/node_modules is missing: run `npm ci` in testdata/node (make test does)")
+		}
+		t.Skip("testdata/node/node_modules missing: run npm ci in testdata/node")
+	}
+	dir := filepath.Join(t.TempDir(), "cross")
+	out, err := exec.Command(node, filepath.Join(repo, "testdata/node/make-cross.js"), dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make-cross.js: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// TestCheckCrossStore runs `check` with a LevelDB and a PostgreSQL that
+// Node filled with the same records and planted differences: each store is
+// clean on its own, and the cross report (store "cross") names exactly the
+// records present in one store only (missing) and those whose data differ
+// (checksum), not those stored with other bytes but equal data; exit 1.
+func TestCheckCrossStore(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t)
+	sources := map[string]func(t *testing.T) string{
+		"committed": func(t *testing.T) string {
+			return filepath.Join(repo, "testdata/cross")
+		},
+		"regenerated": func(t *testing.T) string {
+			dir := nodeCross(t)
+			// The committed files are what the generator writes.
+			for _, f := range []string{"expected.json", "sigils.sql"} {
+				a, _ := os.ReadFile(filepath.Join(repo, "testdata/cross", f))
+				b, _ := os.ReadFile(filepath.Join(dir, f))
+				if !bytes.Equal(a, b) {
+					t.Errorf("testdata/cross/%s differs from what make-cross.js writes now: regenerate it", f)
+				}
+			}
+			return dir
+		},
+	}
+	for _, name := range []string{"committed", "regenerated"} {
+		t.Run(name, func(t *testing.T) {
+			dir := sources[name](t)
+			m := readCrossManifest(t, filepath.Join(dir, "expected.json"))
+			database := "cross_" + name
+			c.CreateDatabase(database)
+			c.LoadIn(database, filepath.Join(dir, "sigils.sql"))
+			c.ExecIn(database, "GRANT SELECT ON sigils TO "+pgtest.ReaderRole)
+			db := copyDir(t, filepath.Join(dir, "sigils-db"))
+			reports := t.TempDir()
+			gw := newPushgateway(t)
+			args := append([]string{"check", "--push.gateway-url=" + gw.srv.URL, "--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix,
+				"--store.postgres.dsn=" + c.ReaderDSN(database), "--store.postgres.page-size=6",
+				"--report.dir=" + reports, "--state.path=" + t.TempDir(), "--log.level=error"}, keyFlags(m.Keys)...)
+			code, stdout, stderr := runCLI(t, args...)
+			if code != exitFailures {
+				t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
+			}
+
+			for storeName, n := range map[string]int{"leveldb": m.LevelDBRecords, "postgres": m.PostgresRecords} {
+				rep := reportFor(t, reports, storeName)
+				if rep.Checked != int64(n) || rep.Failed != 0 {
+					t.Errorf("%s report: checked %d, failed %d %v; want %d records, none failing on its own", storeName, rep.Checked, rep.Failed, failureSet(rep), n)
+				}
+			}
+			rep := reportFor(t, reports, "cross")
+			if d := cmp.Diff(wantSet("", m.Differences), failureSet(rep)); d != "" {
+				t.Errorf("cross-store differences (-want +got):\n%s", d)
+			}
+			if rep.Store != "cross" || !rep.Complete || rep.Checked != int64(m.InBoth) || rep.Failed != int64(len(m.Differences)) {
+				t.Errorf("cross report store=%q complete=%v checked=%d failed=%d; want cross, complete, %d in both, %d differences",
+					rep.Store, rep.Complete, rep.Checked, rep.Failed, m.InBoth, len(m.Differences))
+			}
+			byCheck := countByCheck(m.Differences)
+			for _, ch := range []string{"missing", "checksum"} {
+				if rep.FailuresByCheck[ch] != int64(byCheck[ch]) {
+					t.Errorf("cross failures_by_check[%s] = %d, want %d", ch, rep.FailuresByCheck[ch], byCheck[ch])
+				}
+			}
+			same := map[string]bool{}
+			for _, s := range m.SameDespite {
+				same[s] = true
+			}
+			for _, f := range rep.Failures {
+				if same[f.ID] {
+					t.Errorf("%s holds the same data in both stores but is reported: %s %s", f.ID, f.Reason, f.Detail)
+				}
+				if f.Detail == "" {
+					t.Errorf("%s %s has no detail", f.ID, f.Reason)
+				}
+			}
+			pushed := gw.metrics()
+			checkMissingMetrics(t, pushed, "cross", byCheck["missing"])
+			if got := pushed[`sigil_integrity_last_pass_failures{check="checksum",store="cross"}`]; got != float64(byCheck["checksum"]) {
+				t.Errorf("last_pass_failures{check=\"checksum\",store=\"cross\"} = %v, want %d", got, byCheck["checksum"])
+			}
+			if got := pushed[`sigil_integrity_last_pass_records{store="cross"}`]; got != float64(m.InBoth) {
+				t.Errorf("last_pass_records{store=\"cross\"} = %v, want %d", got, m.InBoth)
+			}
+			wantLines := []string{
+				fmt.Sprintf("leveldb: checked %d, failed 0\n", m.LevelDBRecords),
+				fmt.Sprintf("postgres: checked %d, failed 0\n", m.PostgresRecords),
+				fmt.Sprintf("cross: compared %d, failed %d\n", m.InBoth, len(m.Differences)),
+			}
+			for _, l := range wantLines {
+				if !strings.Contains(stdout, l) {
+					t.Errorf("stdout lacks %q:\n%s", l, stdout)
+				}
+			}
+			if !strings.Contains(firstLine(stdout), fmt.Sprintf(" %d failures.", len(m.Differences))) {
+				t.Errorf("summary %q, want %d failures", firstLine(stdout), len(m.Differences))
+			}
+		})
+	}
+}
