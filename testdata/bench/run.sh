@@ -59,13 +59,14 @@ secs() { awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.
 field() { grep -F "$1" "$2" | head -1 | sed 's/.*: //'; }
 
 results="$scratch/results.tsv"
-printf 'records\tprogram\trun\twall_s\tuser_s\tsys_s\trss_mib\n' >"$results"
+printf 'records\tprogram\trun\twall_s\tuser_s\tsys_s\trss_mib\tload1\n' >"$results"
 
 # measure N PROGRAM RUN CMD...: one run under /usr/bin/time -v.
 measure() {
 	local n=$1 prog=$2 run=$3
 	shift 3
-	local tf="$scratch/time.out" rc=0
+	local tf="$scratch/time.out" rc=0 load
+	load=$(cut -d' ' -f1 /proc/loadavg) # other work on the machine skews the run
 	/usr/bin/time -v -o "$tf" "$@" >"$scratch/last.out" 2>"$scratch/last.err" || rc=$?
 	local bad=$((rc != 0))
 	if [ "$prog" = check ]; then
@@ -81,8 +82,8 @@ measure() {
 	user=$(field 'User time' "$tf")
 	sys=$(field 'System time' "$tf")
 	rss=$(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(field 'Maximum resident set size' "$tf")")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$prog" "$run" "$wall" "$user" "$sys" "$rss" >>"$results"
-	printf '  %-6s run %s: %7.2f s wall, %6.2f s user, %5.2f s sys, %6.1f MiB peak RSS\n' "$prog" "$run" "$wall" "$user" "$sys" "$rss" >&2
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$prog" "$run" "$wall" "$user" "$sys" "$rss" "$load" >>"$results"
+	printf '  %-6s run %s: %7.2f s wall, %6.2f s user, %5.2f s sys, %6.1f MiB peak RSS (load %s before)\n' "$prog" "$run" "$wall" "$user" "$sys" "$rss" "$load" >&2
 }
 
 # --- 3. floor vs check ----------------------------------------------------------
@@ -133,9 +134,9 @@ kill -TERM "$pid"
 wait "$pid" || true
 serve_cpu=$(awk -v u="$utime" -v s="$stime" -v t="$tck" 'BEGIN { printf "%.2f", (u + s) / t }')
 serve_wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-printf '%s\tserve\t1\t%s\t%s\t%s\t%s\n' "$serve_count" "$serve_wall" \
+printf '%s\tserve\t1\t%s\t%s\t%s\t%s\t%s\n' "$serve_count" "$serve_wall" \
 	"$(awk -v u="$utime" -v t="$tck" 'BEGIN { printf "%.2f", u / t }')" \
-	"$(awk -v s="$stime" -v t="$tck" 'BEGIN { printf "%.2f", s / t }')" "$hwm" >>"$results"
+	"$(awk -v s="$stime" -v t="$tck" 'BEGIN { printf "%.2f", s / t }')" "$hwm" "$(cut -d' ' -f1 /proc/loadavg)" >>"$results"
 
 # --- table -------------------------------------------------------------------------
 echo
