@@ -99,3 +99,10 @@ func TestParseShard(t *testing.T) {
 		t.Errorf("ParseShard(\"\") = %v, %v", s, err)
 	}
 }
+
+// add inserts a valid record in order.
+func (m *listStore) add(k string) {
+	m.values[k] = []byte(fmt.Sprintf(`{"id":%q,"signature":"x","data":{}}`, k))
+	m.keys = append(m.keys, []byte(k))
+	sort.Slice(m.keys, func(i, j int) bool { return bytes.Compare(m.keys[i], m.keys[j]) < 0 })
+}

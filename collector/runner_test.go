@@ -1,0 +1,121 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+)
+
+func newTestRunner(t *testing.T, st *listStore, stateDir string) *Runner {
+	t.Helper()
+	v := mustVerifier(t, VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
+	r, err := NewRunner(RunnerConfig{Store: st, Verifier: v, StateDir: stateDir, Identity: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestMetricsLint: the exposition is clean under client_golang's linter,
+// before any pass and after one, and every check label is present.
+func TestMetricsLint(t *testing.T) {
+	st := newListStore(100)
+	r := newTestRunner(t, st, t.TempDir())
+	m := NewMetrics(r)
+	if problems, err := testutil.CollectAndLint(m); err != nil || len(problems) > 0 {
+		t.Fatalf("lint before a pass: %v %v", err, problems)
+	}
+	if _, err := r.RunPass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.CollectAndLint(m); err != nil || len(problems) > 0 {
+		t.Fatalf("lint after a pass: %v %v", err, problems)
+	}
+	want := `
+# HELP sigil_integrity_last_pass_records Records checked by the last complete pass.
+# TYPE sigil_integrity_last_pass_records gauge
+sigil_integrity_last_pass_records{store="mem"} 100
+`
+	if err := testutil.CollectAndCompare(m, strings.NewReader(want), "sigil_integrity_last_pass_records"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(m, "sigil_integrity_last_pass_failures"); n != len(Checks) {
+		t.Errorf("%d last_pass_failures series, want one per check (%d)", n, len(Checks))
+	}
+}
+
+// TestMissingBetweenPasses: records deleted between two passes are named
+// as missing, added ones are not, and the count is exact.
+func TestMissingBetweenPasses(t *testing.T) {
+	st := newListStore(1000)
+	dir := t.TempDir()
+	r := newTestRunner(t, st, dir)
+	if _, err := r.RunPass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deleted := map[string]bool{}
+	for _, i := range []int{0, 1, 500, 998, 999} { // first, middle, last
+		k := fmt.Sprintf("rec-%07d", i)
+		deleted[k] = true
+		delete(st.values, k)
+	}
+	var keep [][]byte
+	for _, k := range st.keys {
+		if !deleted[string(k)] {
+			keep = append(keep, k)
+		}
+	}
+	st.keys = keep
+	st.add("rec-0000500x") // a new record is not missing
+	rep, err := r.RunPass(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, f := range rep.Failures {
+		if f.Reason != CheckMissing {
+			t.Errorf("unexpected failure %+v", f)
+		}
+		got[f.ID] = true
+	}
+	if len(got) != len(deleted) || rep.FailuresByCheck[CheckMissing] != int64(len(deleted)) {
+		t.Errorf("missing = %v (%d counted), want %v", got, rep.FailuresByCheck[CheckMissing], deleted)
+	}
+	for k := range deleted {
+		if !got[k] {
+			t.Errorf("%s not reported missing", k)
+		}
+	}
+	if s := r.Status(); s.Missing != int64(len(deleted)) {
+		t.Errorf("Status().Missing = %d", s.Missing)
+	}
+	// A third pass: what was missing is no longer in the last pass.
+	rep, err = r.RunPass(context.Background())
+	if err != nil || rep.Failed != 0 {
+		t.Errorf("third pass: %v, %d failures %+v", err, rep.Failed, rep.Failures)
+	}
+}
+
+// TestDamagedProgressFile: a torn progress file is set aside with a fresh
+// pass, not an error or a crash loop.
+func TestDamagedProgressFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, content := range []string{`{"version":1,"store":"mem","current":{"store":"mem","chec`, `garbage`, `{"version":99,"store":"mem"}`, `{"version":1,"store":"mem","current":{"by_check":[1]}}`} {
+		os.WriteFile(filepath.Join(dir, "progress-mem.json"), []byte(content), 0o600)
+		r := newTestRunner(t, newListStore(10), dir)
+		rep, err := r.RunPass(context.Background())
+		if err != nil || rep.Checked != 10 {
+			t.Errorf("%q: %v, checked %v", content, err, rep)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "progress-mem.json.damaged")); err != nil {
+			t.Errorf("%q: damaged file not set aside: %v", content, err)
+		}
+	}
+}
