@@ -80,8 +80,7 @@ func (p *Pass) AddFailure(f report.Failure) {
 	}
 }
 
-// Fixed removes a listed failure that a re-check found fixed. It returns
-// false when the failure is not listed.
+// Fixed removes the listed failure i, which a re-check found fixed.
 func (p *Pass) Fixed(i int) {
 	f := p.Failures[i]
 	if j := checkIndex(f.Reason); j >= 0 && p.ByCheck[j] > 0 {

@@ -20,6 +20,13 @@ type Reopener interface {
 	Reopen() error
 }
 
+// Availability is implemented by stores that may not be open yet (a
+// database that was down at start-up); the runner shows them down until
+// they open.
+type Availability interface {
+	Available() bool
+}
+
 // RunnerConfig wires one store's walk.
 type RunnerConfig struct {
 	Store store.Store
@@ -97,7 +104,10 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.MaxFailures < 1 {
 		cfg.MaxFailures = 1000
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, now: cfg.Now, resume: make(chan struct{}), runNow: make(chan struct{}, 1)}
+	r := &Runner{cfg: cfg, log: cfg.Logger, now: cfg.Now, resume: make(chan struct{}), runNow: make(chan struct{}, 1), up: true}
+	if a, ok := cfg.Store.(Availability); ok {
+		r.up = a.Available()
+	}
 	if cfg.StateDir == "" {
 		return r, nil
 	}
@@ -141,6 +151,9 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 			r.setDown(err)
 			return nil, err
 		}
+		r.mu.Lock()
+		r.up = true
+		r.mu.Unlock()
 	}
 	p := r.beginPass(ctx)
 	keys, merge, err := r.openKeyLists(p)

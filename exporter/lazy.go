@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"sync"
+	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
@@ -69,15 +70,26 @@ func (l *lazyStore) EstimateCount(ctx context.Context) (int64, error) {
 	return 0, nil
 }
 
-// Reopen passes through to a store that needs it.
+// Reopen opens the store if it is not open yet, else passes through to a
+// store that needs reopening.
 func (l *lazyStore) Reopen() error {
-	l.mu.Lock()
-	s := l.s
-	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
 	if ro, ok := s.(interface{ Reopen() error }); ok {
 		return ro.Reopen()
 	}
 	return nil
+}
+
+// Available reports whether the store has been opened.
+func (l *lazyStore) Available() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.s != nil
 }
 
 func (l *lazyStore) Close() error {
