@@ -23,7 +23,7 @@ type metricDef struct {
 }
 
 var metricDefs = []metricDef{
-	{"last_status", "1 when the last complete pass and the current pass found no failure (after re-checks), 0 when they did. From the background walk.", []string{"store"}},
+	{"last_status", "1 when the last complete pass and the current pass found no failure (after re-checks), 0 when they did.", []string{"store"}},
 	{"up", "1 when the store could be reached at the last attempt, 0 when not.", []string{"store"}},
 	{"read_errors_total", "Errors reading the store: failed opens or scans and unreadable records.", []string{"store"}},
 	{"records_verified_total", "Records verified by the background walk and re-checks.", []string{"store"}},
@@ -57,7 +57,8 @@ type StatusSource interface {
 func NewMetrics(sources ...StatusSource) *Metrics {
 	m := &Metrics{sources: sources, d: map[string]*prometheus.Desc{}}
 	for _, d := range metricDefs {
-		m.d[d.name] = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", d.name), d.help, d.labels, nil)
+		help := d.help + " From the background walk, not read at scrape time."
+		m.d[d.name] = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", d.name), help, d.labels, nil)
 	}
 	return m
 }

@@ -39,7 +39,7 @@ func TestMetricsLint(t *testing.T) {
 		t.Fatalf("lint after a pass: %v %v", err, problems)
 	}
 	want := `
-# HELP sigil_integrity_last_pass_records Records checked by the last complete pass.
+# HELP sigil_integrity_last_pass_records Records checked by the last complete pass. From the background walk, not read at scrape time.
 # TYPE sigil_integrity_last_pass_records gauge
 sigil_integrity_last_pass_records{store="mem"} 100
 `
