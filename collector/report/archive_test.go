@@ -26,14 +26,20 @@ func newTestArchive(t *testing.T, retain int) (*Archive, string) {
 	return a, dir
 }
 
-// testReport is a small report of store finished at finished.
+// testReport is a small complete report of store, an hour long, finished
+// at finished: checked records, one of which failed its checksum.
 func testReport(store string, finished time.Time, checked int64) *Report {
-	b := NewBuilder(store, 10, finished.Add(-time.Hour))
-	for range checked - 1 {
-		b.OK()
+	return &Report{
+		Checked:         checked,
+		OK:              checked - 1,
+		Failed:          1,
+		Failures:        []Failure{{ID: "x", Reason: "checksum", Key: "x"}},
+		Store:           store,
+		StartedAt:       finished.Add(-time.Hour).UTC(),
+		FinishedAt:      finished.UTC(),
+		Complete:        true,
+		FailuresByCheck: map[string]int64{"checksum": 1},
 	}
-	b.Fail(Failure{ID: "x", Reason: "checksum", Key: "x"})
-	return b.Report(finished, true)
 }
 
 func dirNames(t *testing.T, dir string) []string {

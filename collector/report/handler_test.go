@@ -49,18 +49,23 @@ func newHandlerFixture(t *testing.T) handlerFixture {
 	f := handlerFixture{a: a, dir: dir, outsideDir: parent}
 	f.oldLevel = write(testReport("leveldb", at.Add(-24*time.Hour), 100))
 
-	b := NewBuilder("leveldb", 2, at.Add(-20*time.Minute))
-	for range 2006 {
-		b.OK()
-	}
-	b.Fail(Failure{ID: hostileScript, Reason: "signature", Key: "!sigils!" + hostileScript, Detail: "no key verifies " + hostileAttr})
-	b.Fail(Failure{ID: hostileAttr, Reason: "key", Key: hostileAttr, Detail: hostileScript})
-	for i := range 11 {
-		b.Fail(Failure{ID: fmt.Sprint("late-", i), Reason: "checksum", Key: "k"})
-	}
-	f.newLevel = write(b.Report(at, true))
+	// 2019 records, 13 failing: two listed (the cap), 11 checksum
+	// failures past the cap counted but not listed.
+	f.newLevel = write(&Report{
+		Checked: 2019, OK: 2006, Failed: 13,
+		Failures: []Failure{
+			{ID: hostileScript, Reason: "signature", Key: "!sigils!" + hostileScript, Detail: "no key verifies " + hostileAttr},
+			{ID: hostileAttr, Reason: "key", Key: hostileAttr, Detail: hostileScript},
+		},
+		Store:             "leveldb",
+		StartedAt:         at.Add(-20 * time.Minute),
+		FinishedAt:        at,
+		Complete:          true,
+		FailuresByCheck:   map[string]int64{"signature": 1, "key": 1, "checksum": 11},
+		FailuresTruncated: 11,
+	})
 
-	f.pg = write(NewBuilder("postgres", 2, at.Add(-time.Hour)).Report(at.Add(-time.Minute), true))
+	f.pg = write(&Report{Store: "postgres", StartedAt: at.Add(-time.Hour), FinishedAt: at.Add(-time.Minute), Complete: true})
 
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("private"), 0o600); err != nil {
 		t.Fatal(err)
@@ -199,9 +204,17 @@ func TestPageContentAndEscaping(t *testing.T) {
 	h := &Handler{
 		Archive: f.a, Prefix: "/reports", HomePath: "/", MetricsPath: "/custom-metrics",
 		Live: func() []*Report {
-			b := NewBuilder("cross", 10, t0)
-			b.Fail(Failure{ID: hostileScript + "-live", Reason: "missing", Key: hostileAttr})
-			return []*Report{b.Report(t0.Add(time.Minute), false), nil}
+			// A running pass that has found only a missing record: a
+			// failure without a checked record.
+			live := &Report{
+				Failed:          1,
+				Failures:        []Failure{{ID: hostileScript + "-live", Reason: "missing", Key: hostileAttr}},
+				Store:           "cross",
+				StartedAt:       t0,
+				FinishedAt:      t0.Add(time.Minute),
+				FailuresByCheck: map[string]int64{"missing": 1},
+			}
+			return []*Report{live, nil}
 		},
 	}
 	rec := httptest.NewRecorder()

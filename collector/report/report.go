@@ -1,16 +1,32 @@
 // Package report holds the outcome of one verification pass over one store:
-// the Report type (SPEC section 6), a Builder that accumulates it with exact
-// counts and a capped failure list, an Archive that writes reports atomically
-// into a directory and prunes old ones, and the HTTP views of that archive.
+// the Report type (SPEC section 6), an Archive that writes reports
+// atomically into a directory and prunes old ones, and the HTTP views of
+// that archive.
 //
-// It knows nothing about stores or checks: check names arrive as the
-// Failure.Reason strings the collector gives it.
+// It does not count: a pass is accounted by collector.Pass, which renders
+// a Report. It knows nothing about stores or checks: check names arrive as
+// the Failure.Reason strings the collector gives it.
 package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
+
+// DefaultMaxFailures is the default cap on listed failures
+// (--report.max-failures).
+const DefaultMaxFailures = 1000
+
+// ValidateMaxFailures checks a --report.max-failures value. The cap must be
+// at least 1: an unlimited list would let a wholly corrupt store exhaust
+// memory.
+func ValidateMaxFailures(n int) error {
+	if n < 1 {
+		return fmt.Errorf("--report.max-failures must be at least 1, got %d: the counts stay exact, only the list is capped", n)
+	}
+	return nil
+}
 
 // Failure is one record that failed a check.
 type Failure struct {
@@ -28,14 +44,17 @@ type Failure struct {
 // Report is the outcome of one pass over one store. Its JSON form is the
 // archived file and the /reports/latest.json body.
 //
-// Invariants kept by Builder: Checked == OK + Failed;
-// len(Failures) + FailuresTruncated == Failed; the values of FailuresByCheck
-// sum to Failed.
+// Invariants of a Report as collector.Pass produces it: the values of
+// FailuresByCheck sum to Failed; len(Failures) + FailuresTruncated ==
+// Failed; OK == Checked - Failed, clamped at 0. A missing record is a
+// failure without a checked record (Checked counts only the records the
+// walk found), so with missing records Failed may exceed Checked, and OK
+// is then 0.
 type Report struct {
 	Checked int64 `json:"checked"`
 	OK      int64 `json:"ok"`
 	Failed  int64 `json:"failed"`
-	// Failures lists failing records, at most the builder's cap, in the
+	// Failures lists failing records, at most --report.max-failures, in the
 	// order they were found. Never null in JSON.
 	Failures   []Failure `json:"failures"`
 	Store      string    `json:"store"`

@@ -22,20 +22,34 @@ const specExample = `{"checked": 2019, "ok": 2006, "failed": 13,
  "store": "leveldb", "started_at": "...", "finished_at": "...", "complete": true,
  "failures_by_check": {"signature": 2}, "failures_truncated": 0}`
 
-// goldenReport is a fixed report built through a Builder.
+// t0 is a fixed time for test reports.
+var t0 = time.Date(2026, 11, 25, 22, 0, 0, 0, time.UTC)
+
+// goldenReport is a fixed report as collector.Pass renders one: five
+// records walked, three of them passing and two failing, plus a missing
+// record (a failure without a checked record), so ok = 5 - 3 = 2; a cap of
+// two listed failures, so the third is truncated.
 func goldenReport() *Report {
 	start := time.Date(2026, 11, 25, 1, 0, 0, 0, time.FixedZone("CET", 3600))
-	b := NewBuilder("leveldb", 2, start)
-	b.OK()
-	b.KeyVerified(0)
-	b.OK()
-	b.KeyVerified(1)
-	b.Fail(Failure{ID: "bad-sig-1", Reason: "signature", Key: "!sigils!bad-sig-1", Detail: "no configured key verifies the signature"})
-	b.Fail(Failure{ID: "bad-sum-1", Reason: "checksum", Key: "!sigils!bad-sum-1", Detail: "stored checksum 00ab… does not match the recomputed 9f1c…"})
-	b.Fail(Failure{ID: "gone-1", Reason: "missing", Key: "!sigils!gone-1"})
-	r := b.Report(start.Add(20*time.Second), true)
-	r.Canonical, r.Host, r.Version = "js", "host-1", "0.1.0"
-	return r
+	return &Report{
+		Checked: 5,
+		OK:      2,
+		Failed:  3,
+		Failures: []Failure{
+			{ID: "bad-sig-1", Reason: "signature", Key: "!sigils!bad-sig-1", Detail: "no configured key verifies the signature"},
+			{ID: "bad-sum-1", Reason: "checksum", Key: "!sigils!bad-sum-1", Detail: "stored checksum 00ab… does not match the recomputed 9f1c…"},
+		},
+		Store:             "leveldb",
+		StartedAt:         start,
+		FinishedAt:        start.Add(20 * time.Second),
+		Complete:          true,
+		FailuresByCheck:   map[string]int64{"signature": 1, "checksum": 1, "missing": 1},
+		FailuresTruncated: 1,
+		Canonical:         "js",
+		KeyRecords:        []int64{1, 1},
+		Host:              "host-1",
+		Version:           "0.1.0",
+	}
 }
 
 func TestReportJSONGolden(t *testing.T) {
@@ -125,12 +139,16 @@ func jsonType(v any) string {
 	}
 }
 
-// TestEmptyReportJSON checks that an empty report, even one built by hand,
-// has [] and {} rather than null, and omits the optional fields.
+// TestEmptyReportJSON checks that an empty report, whether its slices are
+// nil or empty, has [] and {} rather than null, and omits the optional
+// fields.
 func TestEmptyReportJSON(t *testing.T) {
 	for name, r := range map[string]*Report{
-		"builder": NewBuilder("leveldb", 10, t0).Report(t0, true),
-		"literal": {Store: "leveldb", StartedAt: t0, FinishedAt: t0, Complete: true},
+		"nil slices": {Store: "leveldb", StartedAt: t0, FinishedAt: t0, Complete: true},
+		"empty slices": {
+			Store: "leveldb", StartedAt: t0, FinishedAt: t0, Complete: true,
+			Failures: []Failure{}, FailuresByCheck: map[string]int64{}, KeyRecords: []int64{},
+		},
 	} {
 		data, err := json.Marshal(r)
 		if err != nil {
@@ -175,6 +193,19 @@ func TestStatus(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.r.Status(); got != tt.want {
 			t.Errorf("Status(complete=%v failed=%d) = %q, want %q", tt.r.Complete, tt.r.Failed, got, tt.want)
+		}
+	}
+}
+
+func TestValidateMaxFailures(t *testing.T) {
+	for _, n := range []int{-1, 0} {
+		if err := ValidateMaxFailures(n); err == nil {
+			t.Errorf("ValidateMaxFailures(%d) = nil, want an error", n)
+		}
+	}
+	for _, n := range []int{1, DefaultMaxFailures} {
+		if err := ValidateMaxFailures(n); err != nil {
+			t.Errorf("ValidateMaxFailures(%d) = %v", n, err)
 		}
 	}
 }
