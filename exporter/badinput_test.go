@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
+
+// Bad input end to end: `check` runs as a process on LevelDBs written here
+// with goleveldb (as the app would), so its exit code and peak RSS are real.
+
+// badKey is the HMAC key the records in these tests are signed with.
+const badKey = "badinput-test-key-4f2a"
+
+// signedRecord is a valid record: data must already be in its canonical
+// (JSON.stringify) form, which is what gets hashed and signed.
+func signedRecord(key, id, data string) []byte {
+	sum := sha256.Sum256([]byte(data))
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(data))
+	idJSON, _ := json.Marshal(id)
+	return []byte(fmt.Sprintf(`{"id":%s,"data":%s,"checksum":"%x","signature":"%x"}`, idJSON, data, sum, mac.Sum(nil)))
+}
+
+// writeKeyFile writes a key file with mode 0600 and returns its path.
+func writeKeyFile(t *testing.T, dir, name, key string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// writeLevelDB writes n records from gen in batches of 10,000 with
+// goleveldb, read-write as the app would, and compacts when asked so the
+// records sit in table files rather than in the journal.
+func writeLevelDB(t testing.TB, path string, n int, compact bool, gen func(i int) (key, value []byte)) {
+	t.Helper()
+	db, err := leveldb.OpenFile(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	b := new(leveldb.Batch)
+	for i := 0; i < n; i++ {
+		k, v := gen(i)
+		b.Put(k, v)
+		if b.Len() == 10000 || i == n-1 {
+			if err := db.Write(b, nil); err != nil {
+				t.Fatal(err)
+			}
+			b.Reset()
+		}
+	}
+	if compact {
+		if err := db.CompactRange(util.Range{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkRun is one `check` process.
+type checkRun struct {
+	code           int
+	stdout, stderr string
+	maxRSSKiB      int64
+	elapsed        time.Duration
+}
+
+// resetPeakRSS makes a child's rusage Maxrss its own. os/exec starts a
+// child with clone(CLONE_VM|CLONE_VFORK), so the child shares this test
+// process's memory until it execs, and Linux carries that memory's peak RSS
+// (this process's, often hundreds of MiB after writing a big store) into
+// the child's ru_maxrss. Returning freed memory to the OS and resetting the
+// peak (clear_refs 5, Linux 4.0+) leaves the child's figure as the larger
+// of its own peak and this process's RSS now, which is returned in KiB.
+func resetPeakRSS(t testing.TB) int64 {
+	t.Helper()
+	runtime.GC()
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		t.Fatalf("reset the peak RSS: %v", err)
+	}
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kib
+		}
+	}
+	t.Fatal("no VmRSS in /proc/self/status")
+	return 0
+}
+
+// runCheckProc runs `check` as a process and reads its peak RSS.
+func runCheckProc(t testing.TB, args ...string) checkRun {
+	t.Helper()
+	bin := binaryTB(t)
+	cmd := exec.Command(bin, append([]string{"check"}, args...)...)
+	parentKiB := resetPeakRSS(t)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := checkRun{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSSKiB = ru.Maxrss
+	}
+	if r.maxRSSKiB <= parentKiB+1024 {
+		t.Logf("check's peak RSS reads %d KiB, no more than the test process's own %d KiB: the figure is a ceiling", r.maxRSSKiB, parentKiB)
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		t.Fatalf("check died of %v\nstderr: %.2000s", ws.Signal(), r.stderr)
+	}
+	return r
+}
+
+// binaryTB is binary for a testing.TB.
+func binaryTB(t testing.TB) string {
+	if tt, ok := t.(*testing.T); ok {
+		return binary(tt)
+	}
+	t.Fatal("binaryTB needs a *testing.T")
+	return ""
+}
+
+// fullReport is the report file with the fields these tests need.
+type fullReport struct {
+	reportJSON
+	FailuresTruncated int64 `json:"failures_truncated"`
+}
+
+func readOnlyReport(t testing.TB, dir string) fullReport {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "integrity-report-leveldb-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("want one leveldb report in %s, have %v", dir, files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(b) {
+		t.Fatalf("report %s is not valid JSON", files[0])
+	}
+	var r fullReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestCheckOddRecords: a million levels of nesting, invalid UTF-8 in keys
+// and values, NUL bytes in keys and values, and trailing garbage each give
+// the right check (or none, for the valid ones), with no crash.
+func TestCheckOddRecords(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	const deep = 1_000_000
+	type rec struct {
+		key   string
+		value []byte
+		check string // "" = valid, must not be reported
+		inDet string // in the detail
+	}
+	recs := []rec{
+		{"ok-1", signedRecord(badKey, "ok-1", `{"a":1}`), "", ""},
+		{"ok-nul-escaped", signedRecord(badKey, "ok-nul-escaped", `{"s":"a\u0000b"}`), "", ""},
+		{"ok-nul\x00in-key", signedRecord(badKey, "ok-nul\x00in-key", `{"n":2}`), "", ""},
+		{"ok-nul-name", signedRecord(badKey, "ok-nul-name", `{"\u0000":"\u0000"}`), "", ""},
+		{"deep-arrays", []byte(`{"id":"deep-arrays","signature":"00","data":` + strings.Repeat("[", deep) + strings.Repeat("]", deep) + `}`), "decode", "nesting deeper than"},
+		{"deep-objects", []byte(`{"id":"deep-objects","signature":"00","data":` + strings.Repeat(`{"a":`, deep) + "1" + strings.Repeat("}", deep) + `}`), "decode", "nesting deeper than"},
+		{"deep-unclosed", []byte(`{"id":"deep-unclosed","data":` + strings.Repeat("[", deep)), "decode", "nesting deeper than"},
+		{"utf8-value", []byte("{\"id\":\"utf8-value\",\"signature\":\"00\",\"data\":{\"s\":\"\xff\xfe\"}}"), "decode", "invalid UTF-8"},
+		{"utf8-overlong", []byte("{\"id\":\"utf8-overlong\",\"signature\":\"00\",\"data\":\"\xc0\xaf\"}"), "decode", "invalid UTF-8"},
+		{"utf8-surrogate", []byte("{\"id\":\"utf8-surrogate\",\"signature\":\"00\",\"data\":\"\xed\xa0\x80\"}"), "decode", "invalid UTF-8"},
+		{"utf8-key-\xff", signedRecord(badKey, "utf8-key-\ufffd", `{}`), "key", "0x"},
+		{"nul-raw-in-string", []byte("{\"id\":\"nul-raw-in-string\",\"signature\":\"00\",\"data\":\"a\x00b\"}"), "decode", "invalid JSON"},
+		{"nul-trailing", append(signedRecord(badKey, "nul-trailing", `{}`), 0), "decode", "invalid JSON"},
+		{"nul-only", []byte{0, 0, 0}, "decode", "invalid JSON"},
+		{"empty-value", []byte{}, "decode", ""},
+		{"nul-in-id", signedRecord(badKey, "nul-in-id\x00", `{}`), "key", `\x00`},
+	}
+	writeLevelDB(t, db, len(recs), true, func(i int) ([]byte, []byte) { return []byte(recs[i].key), recs[i].value })
+	reports := filepath.Join(dir, "reports")
+	r := runCheckProc(t, "--store.leveldb.path="+db, "--verify.key-file="+writeKeyFile(t, dir, "k", badKey),
+		"--report.dir="+reports, "--state.path="+filepath.Join(dir, "state"))
+	if r.code != exitFailures {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %.3000s", r.code, r.stdout, r.stderr)
+	}
+	var want []string
+	for _, x := range recs {
+		if x.check != "" {
+			want = append(want, strings.ToValidUTF8(x.key, "\ufffd")+" "+x.check)
+		}
+	}
+	if line := fmt.Sprintf("Checked %d sigils. %d failures.", len(recs), len(want)); !strings.HasPrefix(r.stdout, line) {
+		t.Errorf("stdout %q, want %q", firstLine(r.stdout), line)
+	}
+	rep := readOnlyReport(t, reports)
+	var got []string
+	details := map[string]string{}
+	for _, f := range rep.Failures {
+		got = append(got, f.Key+" "+f.Reason)
+		details[f.Key] = f.Detail
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("failures (-want +got):\n%s", d)
+	}
+	for _, x := range recs {
+		if d := details[strings.ToValidUTF8(x.key, "\ufffd")]; x.inDet != "" && !strings.Contains(d, x.inDet) {
+			t.Errorf("%q: detail %q lacks %q", x.key, d, x.inDet)
+		}
+	}
+	t.Logf("odd records: exit %d in %v, peak RSS %d MiB", r.code, r.elapsed.Round(time.Millisecond), r.maxRSSKiB>>10)
+}
+
+// hugeLevelDB writes a store with a record of just under 64 MiB (valid,
+// signed), one of 70 MiB (over the default --verify.max-record-bytes) and
+// two small ones, compacted into table files.
+func hugeLevelDB(t *testing.T, db string, withUnder bool) {
+	t.Helper()
+	const mib = 1 << 20
+	over := []byte(`{"id":"huge-70mib","signature":"00","data":{"blob":"` + pad(70*mib) + `"}}`)
+	keys := []string{"a-ok", "huge-70mib", "z-ok"}
+	vals := [][]byte{signedRecord(badKey, "a-ok", `{}`), over, signedRecord(badKey, "z-ok", `{"z":true}`)}
+	if withUnder {
+		keys = append(keys, "huge-63mib")
+		vals = append(vals, signedRecord(badKey, "huge-63mib", `{"blob":"`+pad(63*mib)+`"}`))
+	}
+	writeLevelDB(t, db, len(keys), true, func(i int) ([]byte, []byte) { return []byte(keys[i]), vals[i] })
+}
+
+// pad is n bytes of varied printable text (it compresses like real data,
+// not like a run of one byte).
+func pad(n int) string {
+	b := make([]byte, 0, n+16)
+	for x := uint64(1); len(b) < n; x++ {
+		b = strconv.AppendUint(b, x*2654435761%1000000007, 36)
+	}
+	return string(b[:n])
+}
+
+// TestCheckHugeRecords: records of 64 MiB and more. A 70 MiB record is a
+// decode failure "over --verify.max-record-bytes" (default 64 MiB),
+// reported without quoting it, and the rest of the store is verified; a
+// record of just under 64 MiB is verified in full and passes. With a 1 MiB
+// limit both are refused.
+func TestCheckHugeRecords(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	hugeLevelDB(t, db, true)
+	reports := filepath.Join(dir, "reports")
+	key := writeKeyFile(t, dir, "k", badKey)
+	r := runCheckProc(t, "--store.leveldb.path="+db, "--verify.key-file="+key,
+		"--report.dir="+reports, "--state.path="+filepath.Join(dir, "state"))
+	if r.code != exitFailures || !strings.HasPrefix(r.stdout, "Checked 4 sigils. 1 failures.\n  decode: 1\n") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %.3000s", r.code, r.stdout, r.stderr)
+	}
+	rep := readOnlyReport(t, reports)
+	if len(rep.Failures) != 1 || rep.Failures[0].Key != "huge-70mib" || rep.Failures[0].Reason != "decode" ||
+		!strings.Contains(rep.Failures[0].Detail, "over --verify.max-record-bytes=67108864") {
+		t.Fatalf("report failures: %+v", rep.Failures)
+	}
+	if len(rep.Failures[0].Detail) > 200 {
+		t.Errorf("the detail is %d bytes: it must not quote the record", len(rep.Failures[0].Detail))
+	}
+	small := runCheckProc(t, "--store.leveldb.path="+db, "--verify.key-file="+key, "--verify.max-record-bytes=1MiB",
+		"--report.dir="+filepath.Join(dir, "r2"), "--state.path="+filepath.Join(dir, "s2"))
+	if small.code != exitFailures || !strings.HasPrefix(small.stdout, "Checked 4 sigils. 2 failures.\n  decode: 2\n") {
+		t.Fatalf("1 MiB limit: exit %d\nstdout: %s\nstderr: %.3000s", small.code, small.stdout, small.stderr)
+	}
+	t.Logf("63 MiB + 70 MiB records: 64 MiB limit: peak RSS %d MiB in %v; 1 MiB limit: %d MiB in %v",
+		r.maxRSSKiB>>10, r.elapsed.Round(time.Millisecond), small.maxRSSKiB>>10, small.elapsed.Round(time.Millisecond))
+}
+
+// TestCheckHugeRecordMemory: a record over --verify.max-record-bytes
+// ("bounds memory", says the flag) costs no more than goleveldb itself
+// needs to step over it. goleveldb must read the value once: the table
+// block that holds it is read and decompressed whole, which the floor
+// program (testdata/bench/floor: iterate and hash, nothing else) measures
+// on the same store. The bound allows check twice the floor (the walk's
+// read and the re-read of the failure) plus 32 MiB, and no copy of the
+// refused value on top.
+func TestCheckHugeRecordMemory(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	hugeLevelDB(t, db, false)
+	floorBin := filepath.Join(dir, "floor")
+	if out, err := exec.Command("go", "build", "-o", floorBin, "../testdata/bench/floor").CombinedOutput(); err != nil {
+		t.Fatalf("build floor: %v\n%s", err, out)
+	}
+	fl := exec.Command(floorBin, "-prefix", "", db)
+	resetPeakRSS(t)
+	if out, err := fl.CombinedOutput(); err != nil {
+		t.Fatalf("floor: %v\n%s", err, out)
+	}
+	floorKiB := fl.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	r := runCheckProc(t, "--store.leveldb.path="+db, "--report.dir="+filepath.Join(dir, "r"), "--state.path="+filepath.Join(dir, "s"))
+	if r.code != exitFailures || !strings.HasPrefix(r.stdout, "Checked 3 sigils. 1 failures.\n  decode: 1\n") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %.3000s", r.code, r.stdout, r.stderr)
+	}
+	bound := 2*floorKiB + 32<<10
+	t.Logf("70 MiB record over the limit: check peak RSS %d MiB, goleveldb floor %d MiB, bound %d MiB", r.maxRSSKiB>>10, floorKiB>>10, bound>>10)
+	if r.maxRSSKiB > bound {
+		t.Errorf("check's peak RSS is %d MiB for a store whose largest record (70 MiB) it refuses unread; goleveldb alone needs %d MiB to step over it, bound %d MiB. "+
+			"The walk copies the refused value into its batch (collector/walk.go batch.add) and the re-read fetches it again (collector/pass.go Consumer.reread)",
+			r.maxRSSKiB>>10, floorKiB>>10, bound>>10)
+	}
+}
