@@ -1,0 +1,612 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
+
+// flipBytes inverts n bytes of file at off.
+func flipBytes(t *testing.T, file string, off int64, n int) {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] ^= 0xff
+	}
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dbKeys lists the keys under prefix (prefix stripped) of a copy of db,
+// read with goleveldb directly: the reference the exporter is held to.
+func dbKeys(t *testing.T, db, prefix string) []string {
+	t.Helper()
+	l, err := leveldb.OpenFile(copyDir(t, db), &opt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var keys []string
+	it := l.NewIterator(util.BytesPrefix([]byte(prefix)), nil)
+	for it.Next() {
+		keys = append(keys, string(it.Key()[len(prefix):]))
+	}
+	it.Release()
+	if err := it.Error(); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+var rangeRE = regexp.MustCompile(`hides the records (?:after ("(?:[^"\\]|\\.)*")|from the first one)(?: and before ("(?:[^"\\]|\\.)*")| to the last one)`)
+
+// hiddenBy reads the key range a read failure's detail names and returns
+// the keys of all that fall inside it.
+func hiddenBy(t *testing.T, detail string, all []string) map[string]bool {
+	t.Helper()
+	m := rangeRE.FindStringSubmatch(detail)
+	if m == nil {
+		t.Fatalf("read failure detail %q names no key range", detail)
+	}
+	unq := func(s string) string {
+		u, err := strconv.Unquote(s)
+		if err != nil {
+			t.Fatalf("detail %q: %v", detail, err)
+		}
+		return u
+	}
+	hidden := map[string]bool{}
+	for _, k := range all {
+		if (m[1] == "" || k > unq(m[1])) && (m[2] == "" || k < unq(m[2])) {
+			hidden[k] = true
+		}
+	}
+	return hidden
+}
+
+// manyTableDB writes n valid records with goleveldb into many level-1
+// table files (64 KiB each, uncompressed) and returns the app.
+func manyTableDB(t *testing.T, n int) *appDB {
+	t.Helper()
+	a := newAppDB(t)
+	db, err := leveldb.OpenFile(a.path, &opt.Options{CompactionTableSize: 64 << 10, Compression: opt.NoCompression})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := new(leveldb.Batch)
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("rec-%05d", i)
+		b.Put([]byte(id), a.record(id, fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("p", 100))))
+	}
+	if err := db.Write(b, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CompactRange(util.Range{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// readFailures returns the report's read failures.
+func readFailures(r reportJSON) []string {
+	var out []string
+	for _, f := range r.Failures {
+		if f.Reason == "read" {
+			out = append(out, f.Detail)
+		}
+	}
+	return out
+}
+
+// TestCheckCorruptedBlock: flipped bytes in the middle of the committed
+// Node-written table give one `read` failure naming the file, the damaged
+// block's offset and the key range it hides; every record outside that
+// range is verified (its planted failures still found), exit 1.
+func TestCheckCorruptedBlock(t *testing.T) {
+	args, m := committedDB(t)
+	db := strings.TrimPrefix(args[0], "--store.leveldb.path=")
+	all := dbKeys(t, db, m.Prefix)
+	tables, _ := filepath.Glob(filepath.Join(db, "*.ldb"))
+	if len(tables) == 0 {
+		t.Fatal("no table file in the committed database")
+	}
+	fi, err := os.Stat(tables[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := fi.Size() / 2
+	flipBytes(t, tables[0], mid, 8)
+
+	reports := t.TempDir()
+	code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+reports, "--state.path="+t.TempDir(), "--log.level=error")...)
+	if code != exitFailures {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	rep := latestReport(t, reports)
+	reads := readFailures(rep)
+	if len(reads) != 1 {
+		t.Fatalf("%d read failures, want 1: %q", len(reads), reads)
+	}
+	detail := reads[0]
+	var off, size int64
+	if _, err := fmt.Sscanf(detail[strings.Index(detail, " at offset "):], " at offset %d (%d bytes)", &off, &size); err != nil ||
+		!strings.Contains(detail, filepath.Base(tables[0])) || off > mid || off+size < mid {
+		t.Errorf("read failure %q does not name %s and a block covering offset %d", detail, filepath.Base(tables[0]), mid)
+	}
+	hidden := hiddenBy(t, detail, all)
+	if len(hidden) == 0 || len(hidden) == len(all) {
+		t.Fatalf("the damage hides %d of %d records: the test proves nothing", len(hidden), len(all))
+	}
+	readable := len(all) - len(hidden)
+	if rep.Checked != int64(readable+1) {
+		t.Errorf("checked %d, want the %d readable records plus the read failure", rep.Checked, readable)
+	}
+	var want, got []string
+	for _, w := range m.Failures {
+		if !hidden[w.Key] {
+			want = append(want, m.Prefix+w.Key+" "+w.Check)
+		}
+	}
+	for _, f := range rep.Failures {
+		if f.Reason != "read" {
+			got = append(got, f.Key+" "+f.Reason)
+		}
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("failures outside the damaged range (-want +got):\n%s", d)
+	}
+	if !strings.Contains(stdout, "  read: 1\n") {
+		t.Errorf("stdout does not count the read failure:\n%s", stdout)
+	}
+	t.Logf("%s; %d of %d records hidden, %d checked", detail, len(hidden), len(all), rep.Checked)
+}
+
+// TestCheckMissingTable: a table file deleted from a many-table database is
+// one `read` failure naming it, the other tables' records are verified,
+// exit 1.
+func TestCheckMissingTable(t *testing.T) {
+	const n = 3000
+	a := manyTableDB(t, n)
+	all := dbKeys(t, a.path, "")
+	tables, _ := filepath.Glob(filepath.Join(a.path, "*.ldb"))
+	sort.Strings(tables)
+	if len(tables) < 5 {
+		t.Fatalf("only %d table files", len(tables))
+	}
+	victim := tables[len(tables)/2]
+	if err := os.Remove(victim); err != nil {
+		t.Fatal(err)
+	}
+	reports := t.TempDir()
+	code, stdout, stderr := runCLI(t, "check", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
+		"--report.dir="+reports, "--state.path="+t.TempDir(), "--log.level=error")
+	if code != exitFailures {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	rep := latestReport(t, reports)
+	reads := readFailures(rep)
+	if len(reads) != 1 || !strings.Contains(reads[0], "table file "+filepath.Base(victim)+" is missing") {
+		t.Fatalf("read failures %q, want one naming %s as missing", reads, filepath.Base(victim))
+	}
+	hidden := hiddenBy(t, reads[0], all)
+	if len(hidden) == 0 || len(hidden) == n {
+		t.Fatalf("the missing table hides %d of %d records", len(hidden), n)
+	}
+	if rep.Failed != 1 || rep.Checked != int64(n-len(hidden)+1) {
+		t.Errorf("checked %d, failed %d; want %d readable records plus 1 read failure", rep.Checked, rep.Failed, n-len(hidden))
+	}
+	t.Logf("%s; %d hidden", reads[0], len(hidden))
+}
+
+// TestCheckTruncatedJournal: records not yet in a table live in the
+// journal. A journal cut in half (the app crashed mid-write, a disk filled)
+// still opens: the torn tail is dropped with a warning, which the app's own
+// LevelDB would also do on its next open, so `check` alone cannot see the
+// loss (exit 0, fewer records). With the last complete pass kept in
+// --state.path, the next check reports each lost record as `missing`, exit 1.
+func TestCheckTruncatedJournal(t *testing.T) {
+	const n = 400
+	a := newAppDB(t)
+	db, err := leveldb.OpenFile(a.path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ { // one journal record per put
+		id := fmt.Sprintf("rec-%05d", i)
+		if err := db.Put([]byte(id), a.record(id, fmt.Sprintf(`{"n":%d}`, i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	base := []string{"check", "--store.leveldb.path=" + a.path, "--verify.key-file=" + a.keyFile(), "--state.path=" + state, "--log.level=warn"}
+
+	reports := t.TempDir()
+	if code, stdout, stderr := runCLI(t, append(base, "--report.dir="+reports)...); code != exitOK || !strings.HasPrefix(stdout, fmt.Sprintf("Checked %d sigils. 0 failures.", n)) {
+		t.Fatalf("intact journal: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	logs, _ := filepath.Glob(filepath.Join(a.path, "*.log"))
+	var journal string
+	var size int64
+	for _, l := range logs {
+		if fi, err := os.Stat(l); err == nil && fi.Size() > size {
+			journal, size = l, fi.Size()
+		}
+	}
+	if size == 0 {
+		t.Fatal("no journal holds data")
+	}
+	if err := os.Truncate(journal, size/2+3); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without a previous pass: the loss cannot be seen, but it is logged.
+	code, stdout, stderr := runCLI(t, "check", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
+		"--state.path="+t.TempDir(), "--report.dir="+t.TempDir(), "--log.level=warn")
+	var kept, failed int
+	if _, err := fmt.Sscanf(stdout, "Checked %d sigils. %d failures.", &kept, &failed); err != nil || code != exitOK || failed != 0 || kept == 0 || kept >= n {
+		t.Fatalf("truncated journal, no previous pass: exit %d, want 0 with fewer than %d records\nstdout: %s\nstderr: %s", code, n, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "journal") {
+		t.Errorf("no warning about the dropped journal tail:\n%s", stderr)
+	}
+
+	// With the previous pass: every lost record is `missing`.
+	reports = t.TempDir()
+	code, stdout, stderr = runCLI(t, append(base, "--report.dir="+reports)...)
+	if code != exitFailures {
+		t.Fatalf("truncated journal after a complete pass: exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	rep := latestReport(t, reports)
+	if rep.Checked != int64(kept) || rep.FailuresByCheck["missing"] != int64(n-kept) || rep.Failed != int64(n-kept) {
+		t.Errorf("checked %d, failures %v; want %d checked and %d missing", rep.Checked, rep.FailuresByCheck, kept, n-kept)
+	}
+	t.Logf("journal cut from %d to %d bytes: %d of %d records kept, %d reported missing", size, size/2+3, kept, n, rep.FailuresByCheck["missing"])
+}
+
+// TestNotALevelDB: a --store.leveldb.path that holds no LevelDB. `check`
+// exits 2 with one line naming the path. `serve` exits 2 the same way when
+// the path is not a database at all (no CURRENT, a plain file); when CURRENT
+// names a MANIFEST that is not there (a half-restored directory) the store
+// counts as unreachable: serve keeps serving with up 0, read errors counted
+// and a log line naming the path, and retries with back-off. Nothing is
+// ever created in the path.
+func TestNotALevelDB(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage-current")
+	os.MkdirAll(garbage, 0o755)
+	os.WriteFile(filepath.Join(garbage, "CURRENT"), []byte("MANIFEST-000009\n"), 0o644) // names a manifest that is not there
+	file := filepath.Join(dir, "a-file")
+	os.WriteFile(file, []byte("not a database"), 0o644)
+	empty := filepath.Join(dir, "empty")
+	os.MkdirAll(empty, 0o755)
+	before := treeDigest(t, dir)
+	for _, path := range []string{empty, garbage, file} {
+		for _, cmd := range []string{"check", "serve"} {
+			t.Run(filepath.Base(path)+"/"+cmd, func(t *testing.T) {
+				if path == garbage && cmd == "serve" {
+					p := startExporter(t, "serve", "--store.leveldb.path="+path, "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
+					p.waitFor(5*time.Second, "up 0 and read errors counted", func() bool {
+						s := p.scrape()
+						return s[`sigil_integrity_up{store="leveldb"}`] == 0 && s[`sigil_integrity_read_errors_total{store="leveldb"}`] >= 2
+					})
+					if !strings.Contains(p.logs.String(), "MANIFEST-000009: no such file") {
+						t.Errorf("no log line naming the missing manifest:\n%s", p.logs.String())
+					}
+					return
+				}
+				bin := binary(t)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				c := exec.CommandContext(ctx, bin, cmd, "--store.leveldb.path="+path, "--report.dir="+t.TempDir(),
+					"--state.path="+t.TempDir(), "--web.listen-address="+freePort(t), "--log.level=error")
+				var stderr bytes.Buffer
+				c.Stderr = &stderr
+				err := c.Run()
+				ee, ok := err.(*exec.ExitError)
+				if !ok || ee.ExitCode() != exitError {
+					t.Fatalf("%v (want exit 2)\nstderr: %s", err, stderr.String())
+				}
+				lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+				if len(lines) != 1 || !strings.Contains(lines[0], filepath.Base(path)) {
+					t.Errorf("stderr is not one line naming the path:\n%s", stderr.String())
+				}
+			})
+		}
+	}
+	if d := cmp.Diff(before, treeDigest(t, dir)); d != "" {
+		t.Errorf("the exporter changed the directories it was pointed at:\n%s", d)
+	}
+}
+
+// TestServeCorruptedDB: serve on a database with a corrupted block keeps
+// serving pass after pass and shows the damage: a read failure in the
+// pass gauges, read_errors_total, last_status 0, lint-clean metrics.
+func TestServeCorruptedDB(t *testing.T) {
+	args, _ := committedDB(t)
+	db := strings.TrimPrefix(args[0], "--store.leveldb.path=")
+	tables, _ := filepath.Glob(filepath.Join(db, "*.ldb"))
+	fi, _ := os.Stat(tables[0])
+	flipBytes(t, tables[0], fi.Size()/2, 8)
+	p := startExporter(t, append(args, "serve", "--scan.pass-duration=1s", "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())...)
+	start := time.Now()
+	// A 1 s pass over 328 records may run late, but not by many times its
+	// length: the first pass is paced from the store's estimate.
+	p.waitFor(30*time.Second, "the first pass over the damaged database", func() bool {
+		return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
+	})
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the first 1 s pass over a damaged database took %s: EstimateCount stops at the damage and the pass is paced for too few records", took.Round(100*time.Millisecond))
+	}
+	p.waitFor(10*time.Second, "a second pass", func() bool {
+		return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 2
+	})
+	s := p.scrape()
+	for series, want := range map[string]float64{
+		`sigil_integrity_last_pass_failures{check="read",store="leveldb"}`: 1,
+		`sigil_integrity_last_status{store="leveldb"}`:                     0,
+		`sigil_integrity_up{store="leveldb"}`:                              1,
+	} {
+		if s[series] != want {
+			t.Errorf("%s = %v, want %v", series, s[series], want)
+		}
+	}
+	if got := s[`sigil_integrity_read_errors_total{store="leveldb"}`]; got < 2 {
+		t.Errorf("read_errors_total = %v after two passes over one damaged block, want >= 2", got)
+	}
+	_, body := p.get("/metrics")
+	promtoolCheckMetrics(t, body)
+}
+
+// seedState runs one clean `check` into state and returns the progress
+// file's path; the database is a clean appDB of 50 records.
+func seedState(t *testing.T) (a *appDB, state string, args []string) {
+	t.Helper()
+	a = newAppDB(t)
+	kv := map[string][]byte{}
+	for i := 0; i < 50; i++ {
+		id := fmt.Sprintf("rec-%03d", i)
+		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	a.put(kv)
+	state = t.TempDir()
+	args = []string{"--store.leveldb.path=" + a.path, "--verify.key-file=" + a.keyFile(), "--state.path=" + state}
+	if code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+t.TempDir(), "--log.level=error")...); code != exitOK {
+		t.Fatalf("seeding check: exit %d\n%s%s", code, stdout, stderr)
+	}
+	return a, state, args
+}
+
+// TestServeDamagedProgressFile: a progress file that is torn, garbage or
+// inconsistent is detected at start: one log line, the file set aside as
+// .damaged, and a fresh pass that completes and counts every record, while
+// the exporter keeps serving (no crash loop).
+func TestServeDamagedProgressFile(t *testing.T) {
+	cases := map[string]func(good []byte) []byte{
+		"garbage": func([]byte) []byte { return []byte("\x00\xff\x13garbage\x00 not json at all") },
+		"torn":    func(good []byte) []byte { return good[:len(good)/2] },
+		"empty":   func([]byte) []byte { return nil },
+		"inconsistent": func([]byte) []byte {
+			return []byte(`{"version":1,"store":"leveldb","current":{"started":"2024-01-01T00:00:00Z","checked":-5}}`)
+		},
+		"foreign": func([]byte) []byte { return []byte(`{"version":99,"store":"postgres"}`) },
+	}
+	for name, damage := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, state, args := seedState(t)
+			progress := filepath.Join(state, "progress-leveldb.json")
+			good, err := os.ReadFile(progress)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(progress, damage(good), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			p := startExporter(t, append(args, "serve", "--scan.pass-duration=1s", "--report.dir="+t.TempDir())...)
+			p.waitFor(10*time.Second, "a fresh pass to complete", func() bool {
+				return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
+			})
+			s := p.scrape()
+			if got := s[`sigil_integrity_last_pass_records{store="leveldb"}`]; got != 50 {
+				t.Errorf("the fresh pass counted %v records, want 50", got)
+			}
+			if got, _ := failureGauges(s); got != 0 {
+				t.Errorf("failures after a damaged progress file: %v", got)
+			}
+			if n := strings.Count(grepLines(p.logs.String(), "level=WARN"), "progress file is damaged; starting a new pass"); n != 1 {
+				t.Errorf("%d log lines about the damaged progress file, want 1:\n%s", n, p.logs.String())
+			}
+			if _, err := os.Stat(progress + ".damaged"); err != nil {
+				t.Errorf("the damaged file was not set aside: %v", err)
+			}
+			p.waitFor(5*time.Second, "a new, valid progress file", func() bool {
+				b, err := os.ReadFile(progress)
+				var v map[string]any
+				return err == nil && json.Unmarshal(b, &v) == nil && v["last"] != nil
+			})
+		})
+	}
+}
+
+// TestDamagedKeyList: the last pass's key list (the missing check's
+// reference) with one flipped byte must not invent a missing record: the
+// damage is detected and said in a log line, and a clean database still
+// checks clean (exit 0).
+func TestDamagedKeyList(t *testing.T) {
+	_, state, args := seedState(t)
+	list := filepath.Join(state, "keys-leveldb.last")
+	b, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte("rec-025"))
+	if i < 0 {
+		t.Fatalf("key list %s does not hold rec-025", list)
+	}
+	flipBytes(t, list, int64(i+5), 1) // rec-025 becomes rec-0?5
+	reports := t.TempDir()
+	code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+reports, "--log.level=warn")...)
+	if code != exitOK {
+		t.Errorf("a clean database after a damaged key list: exit %d, want 0 (a damaged key list must not report records missing)\nstdout: %s", code, stdout)
+	}
+	if !strings.Contains(stderr, "key list") {
+		t.Errorf("no log line about the damaged key list:\n%s", stderr)
+	}
+}
+
+// ownFaultServe serves a clean 200-record database served with 1 s passes and
+// checkpoints every 100 ms.
+func ownFaultServe(t *testing.T, state, reports string) *proc {
+	t.Helper()
+	a := newAppDB(t)
+	kv := map[string][]byte{}
+	for i := 0; i < 200; i++ {
+		id := fmt.Sprintf("rec-%03d", i)
+		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	a.put(kv)
+	p := startExporter(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(), "--scan.pass-duration=1s",
+		"--state.checkpoint-interval=100ms", "--state.path="+state, "--report.dir="+reports)
+	p.waitFor(10*time.Second, "a first pass", func() bool {
+		return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
+	})
+	return p
+}
+
+// checkOwnFaults waits for three more passes after fault(), then checks
+// that the walk and the scrape went on, the error counters rose, and the
+// log said so once; then heal() and checks that writing resumes.
+func checkOwnFaults(t *testing.T, p *proc, state, reports string, fault, heal func()) {
+	t.Helper()
+	passes := p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`]
+	fault()
+	p.waitFor(15*time.Second, "three passes after the fault", func() bool {
+		return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= passes+3
+	})
+	s := p.scrape()
+	stateErrs, reportErrs := s[`sigil_integrity_state_write_errors_total{store="leveldb"}`], s[`sigil_integrity_report_write_errors_total{store="leveldb"}`]
+	if stateErrs < 3 || reportErrs < 3 {
+		t.Errorf("state_write_errors_total %v, report_write_errors_total %v; want each >= 3 after three passes", stateErrs, reportErrs)
+	}
+	if got := s[`sigil_integrity_last_pass_records{store="leveldb"}`]; got != 200 {
+		t.Errorf("last_pass_records %v, want 200: the walk must go on", got)
+	}
+	if got, _ := failureGauges(s); got != 0 || s[`sigil_integrity_last_status{store="leveldb"}`] != 1 {
+		t.Errorf("own faults became record failures: %v, last_status %v", got, s[`sigil_integrity_last_status{store="leveldb"}`])
+	}
+	logs := p.logs.String()
+	if n := strings.Count(logs, "cannot save progress"); n != 1 {
+		t.Errorf("%d log lines say progress cannot be saved after %v failed checkpoints, want 1", n, stateErrs)
+	}
+	if n := strings.Count(logs, "cannot write the report"); n < 1 || float64(n) > reportErrs {
+		t.Errorf("%d log lines say a report cannot be written for %v failed reports, want one per report", n, reportErrs)
+	}
+	heal()
+	p.waitFor(10*time.Second, "progress saved and a report written again", func() bool {
+		files, _ := filepath.Glob(filepath.Join(reports, "integrity-report-leveldb-*.json"))
+		_, err := os.Stat(filepath.Join(state, "progress-leveldb.json"))
+		return strings.Contains(p.logs.String(), "progress is saved again") && len(files) > 0 && err == nil
+	})
+}
+
+// TestServeStateAndReportDirGone: the --state.path and --report.dir
+// directories are replaced by plain files while serving (permission bits do
+// not stop root, so this stands in for an unwritable directory).
+func TestServeStateAndReportDirGone(t *testing.T) {
+	base := t.TempDir()
+	state, reports := filepath.Join(base, "state"), filepath.Join(base, "reports")
+	p := ownFaultServe(t, state, reports)
+	replace := func(dir string) {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir, []byte("not a directory"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restore := func(dir string) {
+		os.Remove(dir)
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkOwnFaults(t, p, state, reports,
+		func() { replace(state); replace(reports) },
+		func() { restore(state); restore(reports) })
+}
+
+// TestServeDiskFull: --state.path and --report.dir on a 64 KiB tmpfs that
+// fills up while serving: real ENOSPC. Needs root (mount); skipped
+// otherwise, and fails under CI=true when the mount is refused.
+func TestServeDiskFull(t *testing.T) {
+	mnt := t.TempDir()
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=64k"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("mount a 64 KiB tmpfs: %v (CI must run this test as root or with CAP_SYS_ADMIN)", err)
+		}
+		t.Skipf("cannot mount a tmpfs (%v): needs root", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(mnt, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", mnt, err)
+		}
+	})
+	state, reports := filepath.Join(mnt, "state"), filepath.Join(mnt, "reports")
+	p := ownFaultServe(t, state, reports)
+	filler := filepath.Join(mnt, "filler")
+	checkOwnFaults(t, p, state, reports,
+		func() {
+			f, err := os.Create(filler)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			chunk := make([]byte, 512)
+			for {
+				if _, err := f.Write(chunk); err != nil {
+					if !errors.Is(err, syscall.ENOSPC) {
+						t.Fatalf("filling the tmpfs: %v", err)
+					}
+					return
+				}
+			}
+		},
+		func() {
+			if err := os.Remove(filler); err != nil {
+				t.Fatal(err)
+			}
+		})
+}
