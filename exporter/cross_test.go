@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -159,5 +160,40 @@ func TestCheckCrossStore(t *testing.T) {
 				t.Errorf("summary %q, want %d failures", firstLine(stdout), len(m.Differences))
 			}
 		})
+	}
+}
+
+// TestServeCrossStore: in serve mode the comparison runs after the passes
+// and its findings are metrics under store="cross".
+func TestServeCrossStore(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t)
+	dir := filepath.Join(repo, "testdata/cross")
+	m := readCrossManifest(t, filepath.Join(dir, "expected.json"))
+	c.CreateDatabase("cross")
+	c.LoadIn("cross", filepath.Join(dir, "sigils.sql"))
+	c.ExecIn("cross", "GRANT SELECT ON sigils TO "+pgtest.ReaderRole)
+	p := startExporter(t, append([]string{"serve", "--store.leveldb.path=" + copyDir(t, filepath.Join(dir, "sigils-db")), "--store.leveldb.prefix=" + m.Prefix,
+		"--store.postgres.dsn=" + c.ReaderDSN("cross"), "--scan.pass-duration=1s", "--report.dir=" + t.TempDir(), "--state.path=" + t.TempDir()}, keyFlags(m.Keys)...)...)
+	p.waitFor(30*time.Second, "a cross-store comparison", func() bool {
+		return p.scrape()[`sigil_integrity_passes_completed_total{store="cross"}`] >= 1
+	})
+	s := p.scrape()
+	byCheck := countByCheck(m.Differences)
+	for _, ch := range allChecks {
+		if got := s[fmt.Sprintf(`sigil_integrity_last_pass_failures{check=%q,store="cross"}`, ch)]; got != float64(byCheck[ch]) {
+			t.Errorf("last_pass_failures{check=%q,store=\"cross\"} = %v, want %d", ch, got, byCheck[ch])
+		}
+	}
+	if got := s[`sigil_integrity_missing_records{store="cross"}`]; got != float64(byCheck["missing"]) {
+		t.Errorf("missing_records{store=\"cross\"} = %v, want %d", got, byCheck["missing"])
+	}
+	if got := s[`sigil_integrity_last_status{store="cross"}`]; got != 0 {
+		t.Errorf("last_status{store=\"cross\"} = %v, want 0", got)
+	}
+	for _, st := range []string{"leveldb", "postgres"} {
+		if got := s[fmt.Sprintf(`sigil_integrity_last_status{store=%q}`, st)]; got != 1 {
+			t.Errorf("last_status{store=%q} = %v, want 1: each store is clean on its own", st, got)
+		}
 	}
 }

@@ -281,7 +281,7 @@ func TestServePostgresRestart(t *testing.T) {
 	m := readPGManifest(t)
 	tm := m.Tables["sigils"]
 	args := append([]string{"serve", "--store.postgres.dsn=" + c.ReaderDSN(pgTestDB), "--store.postgres.page-size=3",
-		"--scan.pass-duration=12s", "--state.checkpoint-interval=500ms", "--report.dir=" + t.TempDir(), "--state.path=" + t.TempDir()},
+		"--scan.pass-duration=8s", "--state.checkpoint-interval=500ms", "--report.dir=" + t.TempDir(), "--state.path=" + t.TempDir()},
 		keyFlags(m.Keys)...)
 	p := startExporter(t, args...)
 	// Past the duplicated id (the 10th key), so that the restart does not
@@ -382,4 +382,25 @@ func TestServePostgresDuplicateAcrossChunks(t *testing.T) {
 		return p.scrape()[pgSeries("sigil_integrity_passes_completed_total")] >= 1
 	})
 	checkLastPass(t, p.scrape(), pgTableMf{Total: 4, Failures: []want{{Key: "dup-1", ID: "dup-1", Check: "duplicate"}}})
+}
+
+// TestServeRunNowDuringPacedSleep: /-/run-now lifts the pacing of the pass
+// under way at once, even while the walk sleeps between two chunks of a
+// slow pace (here about 60 s per record).
+func TestServeRunNowDuringPacedSleep(t *testing.T) {
+	t.Parallel()
+	c := startPG(t)
+	m := readPGManifest(t)
+	p := startExporter(t, append([]string{"serve", "--store.postgres.dsn=" + c.ReaderDSN(pgTestDB), "--scan.pass-duration=1h",
+		"--report.dir=" + t.TempDir(), "--state.path=" + t.TempDir()}, keyFlags(m.Keys)...)...)
+	p.waitFor(10*time.Second, "the first chunk", func() bool {
+		return p.scrape()[pgSeries("sigil_integrity_current_pass_records")] >= 1
+	})
+	if code := p.post("/-/run-now"); code != 200 {
+		t.Fatalf("run-now: HTTP %d", code)
+	}
+	p.waitFor(5*time.Second, "the pass to finish after run-now", func() bool {
+		return p.scrape()[pgSeries("sigil_integrity_passes_completed_total")] >= 1
+	})
+	checkLastPass(t, p.scrape(), m.Tables["sigils"])
 }
