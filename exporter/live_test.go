@@ -173,8 +173,8 @@ func TestLiveNodeApp(t *testing.T) {
 	if got := final[`sigil_integrity_last_pass_records{store="leveldb"}`]; got != float64(written) {
 		t.Errorf("the pass after the app stopped counted %v records, want all %d the app wrote", got, written)
 	}
-	if len(lastRecords) < 4 {
-		t.Errorf("only %d passes completed, want at least 4 (3 s passes over ~15 s)", len(lastRecords))
+	if len(lastRecords) < 3 {
+		t.Errorf("only %d passes completed, want at least 3 (3 s passes over ~15 s)", len(lastRecords))
 	}
 	grew := 0
 	for i := 1; i < len(lastRecords); i++ {
