@@ -73,7 +73,7 @@ func scaleDB(t *testing.T, dir string, n int) string {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	filler := pad(700)
+	filler := pad(1300)
 	writeLevelDB(t, db, n, true, func(i int) ([]byte, []byte) {
 		id := fmt.Sprintf("sig-%09d", i)
 		off := (i * 37) % 600
