@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -101,8 +102,29 @@ func startReceivers(t *testing.T) *receivers {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { t.Logf("the fake PagerDuty and Slack received:\n%s", r.summary()) })
 	r.URL = srv.URL
 	return r
+}
+
+// summary lists what arrived, one line a request, for a failing test.
+func (r *receivers) summary() string {
+	pd, slack, errs := r.snapshot()
+	var b strings.Builder
+	for _, e := range pd {
+		fmt.Fprintf(&b, "  %s PagerDuty %s %s severity=%s store=%s\n", e.at.Format("15:04:05.000"), e.EventAction, e.alertname(), e.Payload.Severity, e.Payload.CustomDetails["store"])
+	}
+	for _, m := range slack {
+		s, a, st := m.parts()
+		fmt.Fprintf(&b, "  %s Slack %s %s store=%s channel=%s\n", m.at.Format("15:04:05.000"), s, a, st, m.Channel)
+	}
+	for _, e := range errs {
+		fmt.Fprintf(&b, "  error: %s\n", e)
+	}
+	if b.Len() == 0 {
+		return "  nothing"
+	}
+	return b.String()
 }
 
 // decode reads a JSON POST into v, stamping its arrival time.
