@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// End-to-end settings. The exporter walks about 217 Node-written records
+// End-to-end settings. The exporter walks 218 Node-written records
 // with a 10s pass but --scan.max-rate=15, so every pass is predicted to end
 // about 4s late: the honest cause of the SigilIntegrityPassBehindSchedule
 // warning this test expects at Slack (its expression is relative, 2% of
