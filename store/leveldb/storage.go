@@ -1,6 +1,7 @@
 package leveldb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,6 +33,9 @@ var errReadOnly = errors.New("leveldb: the exporter never writes to the app's da
 type roStorage struct {
 	dir string
 	log *slog.Logger
+	// nextSeq numbers the journal batches goleveldb replays (see
+	// renumberJournal); replay opens the journals once, in order.
+	nextSeq uint64
 }
 
 var _ storage.Storage = (*roStorage)(nil)
@@ -106,6 +110,13 @@ func (s *roStorage) Open(fd storage.FileDesc) (storage.Reader, error) {
 			return nil, &lerrors.ErrCorrupted{Fd: fd, Err: &missingTableError{name: fileName(fd), err: err}}
 		}
 		return nil, err
+	}
+	if fd.Type == storage.TypeJournal {
+		defer f.Close()
+		if s.nextSeq == 0 {
+			s.nextSeq = journalSeqBase
+		}
+		return memFile{bytes.NewReader(renumberJournal(f, &s.nextSeq, s.log, fileName(fd)))}, nil
 	}
 	return f, nil
 }

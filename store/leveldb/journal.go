@@ -1,0 +1,67 @@
+package leveldb
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"log/slog"
+
+	"github.com/syndtr/goleveldb/leveldb/journal"
+)
+
+// journalSeqBase is where renumbered journal batches start: far above any
+// sequence number a real database reaches, below goleveldb's maximum (2^56-1).
+const journalSeqBase = uint64(1) << 55
+
+// renumberJournal reads a journal (write-ahead log) and returns a copy in
+// which the batches carry increasing sequence numbers from *next on.
+//
+// Why: C++ LevelDB (Node's classic-level) records in the MANIFEST a last
+// sequence number that may be higher than the numbers of batches in the
+// current journal (writes continue while a memtable is flushed and the
+// MANIFEST written). goleveldb's replay skips such batches as "invalid
+// sequence number": records the app wrote recently would silently go
+// unverified. Every batch of a live journal is newer than every table (the
+// tables hold only what older journals held), so numbering them above
+// everything, in their order, gives the same view C++ LevelDB has.
+// A torn or corrupt tail ends the copy there, as a non-strict replay would.
+func renumberJournal(r io.Reader, next *uint64, log *slog.Logger, name string) []byte {
+	jr := journal.NewReader(r, nil, false, true)
+	var out bytes.Buffer
+	jw := journal.NewWriter(&out)
+	var buf bytes.Buffer
+	for {
+		rec, err := jr.Next()
+		if err != nil {
+			if err != io.EOF {
+				log.Warn("journal: stopped at damage; records after it are not seen", "file", name, "err", err)
+			}
+			break
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(rec); err != nil {
+			log.Warn("journal: skipped a damaged batch", "file", name, "err", err)
+			continue
+		}
+		batch := buf.Bytes()
+		if len(batch) >= 12 {
+			count := binary.LittleEndian.Uint32(batch[8:12])
+			binary.LittleEndian.PutUint64(batch[0:8], *next)
+			*next += uint64(count)
+		}
+		w, err := jw.Next()
+		if err == nil {
+			_, err = w.Write(batch)
+		}
+		if err != nil { // writing to memory: cannot happen
+			break
+		}
+	}
+	jw.Close()
+	return out.Bytes()
+}
+
+// memFile is an in-memory storage.Reader.
+type memFile struct{ *bytes.Reader }
+
+func (memFile) Close() error { return nil }
