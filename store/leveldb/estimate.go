@@ -18,7 +18,9 @@ const estimateSample = 1000
 // of the sampled range (goleveldb's SizeOf: table bytes, block-granular).
 // Records still only in the journal are not in SizeOf; when the sample's
 // range has no table bytes at all, it counts with a full walk instead.
-// The estimate is only for pacing a first pass.
+// Damaged blocks are read past (lenient reads), so damage near the start
+// does not pass for the end of the data. The estimate is only for pacing a
+// first pass.
 func (s *Store) EstimateCount(ctx context.Context) (int64, error) {
 	h, err := s.acquire()
 	if err != nil {
@@ -26,7 +28,7 @@ func (s *Store) EstimateCount(ctx context.Context) (int64, error) {
 	}
 	defer h.refs.Done()
 	start := s.prefix
-	it := h.db.NewIterator(&util.Range{Start: start, Limit: s.limit}, scanRO)
+	it := h.db.NewIterator(&util.Range{Start: start, Limit: s.limit}, lenientRO)
 	var n int64
 	var last []byte
 	for n < estimateSample && it.Next() {
@@ -54,7 +56,7 @@ func (s *Store) EstimateCount(ctx context.Context) (int64, error) {
 		return max(est, n+1), nil
 	}
 	// Everything sampled is in the journal: count the keys.
-	it = h.db.NewIterator(&util.Range{Start: start, Limit: s.limit}, scanRO)
+	it = h.db.NewIterator(&util.Range{Start: start, Limit: s.limit}, lenientRO)
 	defer it.Release()
 	n = 0
 	for it.Next() {
