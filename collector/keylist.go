@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 )
@@ -13,13 +14,18 @@ import (
 // SHA-256 of its canonical data, kept on disk so that the next pass can
 // merge against it in constant memory (the missing check) and two stores
 // can be compared (the cross-store check). Each entry is a uvarint key
-// length, the key, and 32 bytes of checksum.
+// length, the key, 32 bytes of checksum, and a CRC-32C of those: a damaged
+// list is detected and read no further, never turned into false missing
+// records.
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 type keyListWriter struct {
 	f    *os.File
 	w    *bufio.Writer
 	size int64
 	tmp  [binary.MaxVarintLen64]byte
+	crc  [4]byte
 }
 
 // createKeyList opens path for appending, truncated to size bytes (the
@@ -42,10 +48,12 @@ func createKeyList(path string, size int64) (*keyListWriter, error) {
 
 func (k *keyListWriter) add(key []byte, sum [32]byte) error {
 	n := binary.PutUvarint(k.tmp[:], uint64(len(key)))
+	crc := crc32.Update(crc32.Update(crc32.Update(0, crcTable, k.tmp[:n]), crcTable, key), crcTable, sum[:])
 	k.w.Write(k.tmp[:n])
 	k.w.Write(key)
-	_, err := k.w.Write(sum[:])
-	k.size += int64(n + len(key) + len(sum))
+	k.w.Write(sum[:])
+	_, err := k.w.Write(binary.LittleEndian.AppendUint32(k.crc[:0], crc))
+	k.size += int64(n + len(key) + len(sum) + 4)
 	return err
 }
 
@@ -66,11 +74,12 @@ func (k *keyListWriter) close() error {
 }
 
 type keyListReader struct {
-	f   *os.File
-	r   *bufio.Reader
-	key []byte
-	sum [32]byte
-	err error
+	f      *os.File
+	r      *bufio.Reader
+	lenBuf []byte
+	key    []byte
+	sum    [32]byte
+	err    error
 }
 
 // openKeyList opens a key list; a missing file is an empty list.
@@ -108,6 +117,17 @@ func (k *keyListReader) next() bool {
 	}
 	if _, err := io.ReadFull(k.r, k.sum[:]); err != nil {
 		k.err = fmt.Errorf("key list %s is truncated", k.f.Name())
+		return false
+	}
+	var crc [4]byte
+	if _, err := io.ReadFull(k.r, crc[:]); err != nil {
+		k.err = fmt.Errorf("key list %s is truncated", k.f.Name())
+		return false
+	}
+	k.lenBuf = binary.AppendUvarint(k.lenBuf[:0], n)
+	want := crc32.Update(crc32.Update(crc32.Update(0, crcTable, k.lenBuf), crcTable, k.key), crcTable, k.sum[:])
+	if binary.LittleEndian.Uint32(crc[:]) != want {
+		k.err = fmt.Errorf("key list %s is damaged (checksum mismatch)", k.f.Name())
 		return false
 	}
 	return true
