@@ -50,7 +50,8 @@ func TestEndToEnd(t *testing.T) {
 	for _, k := range e2eKeyFiles {
 		storeArgs = append(storeArgs, "--verify.key-file="+k)
 	}
-	check := exec.Command(bin, append([]string{"check", "--report.dir=" + filepath.Join(dir, "check-reports")}, storeArgs...)...)
+	check := exec.Command(bin, append([]string{"check", "--report.dir=" + filepath.Join(dir, "check-reports"),
+		"--state.path=" + filepath.Join(dir, "check-state")}, storeArgs...)...)
 	if out, err := check.CombinedOutput(); err != nil {
 		t.Fatalf("the store must start clean: exporter check: %v\n%s", err, out)
 	}
