@@ -63,7 +63,7 @@ func TestScale(t *testing.T) {
 // scaleDB returns a cached LevelDB of n records, building it if needed. A
 // marker file written last says the build finished.
 func scaleDB(t *testing.T, dir string, n int) string {
-	db := filepath.Join(dir, fmt.Sprintf("sigils-v2-%d", n))
+	db := filepath.Join(dir, fmt.Sprintf("sigils-v3-%d", n))
 	done := db + ".complete"
 	if _, err := os.Stat(done); err == nil {
 		return db
@@ -77,8 +77,8 @@ func scaleDB(t *testing.T, dir string, n int) string {
 	writeLevelDB(t, db, n, true, func(i int) ([]byte, []byte) {
 		id := fmt.Sprintf("sig-%09d", i)
 		off := (i * 37) % 600
-		data := fmt.Sprintf(`{"owner":"user-%d","createdAt":"2024-%02d-%02dT10:%02d:00.000Z","amountCents":%d%02d,"tags":["a","b%d"],"note":"%s"}`,
-			i%9973, i%12+1, i%28+1, i%60, i%100000, i%100, i%7, filler[off:off+100+i%600])
+		data := fmt.Sprintf(`{"owner":"user-%d","createdAt":"2024-%02d-%02dT10:%02d:00.000Z","amountCents":%d,"tags":["a","b%d"],"note":"%s"}`,
+			i%9973, i%12+1, i%28+1, i%60, (i%100000)*100+i%100, i%7, filler[off:off+100+i%600])
 		return []byte(id), signedRecord(badKey, id, data)
 	})
 	if err := os.WriteFile(done, nil, 0o644); err != nil {
