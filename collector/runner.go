@@ -82,7 +82,8 @@ type Runner struct {
 	runNow   chan struct{}
 	lastSave time.Time
 	stateErr bool
-	late     bool // the pacer predicts the pass ends after its deadline
+	late     bool               // the pacer predicts the pass ends after its deadline
+	wake     context.CancelFunc // ends the pacer's current sleep
 }
 
 type counters struct {
@@ -131,6 +132,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		if cfg.Fresh {
 			r.cur = nil
 		}
+		r.missing = r.missingLocked()
 		if r.cur != nil && len(r.cur.KeyRecords) != cfg.Verifier.KeyCount() {
 			r.log.Warn("the signing keys changed since the saved pass; starting a new pass")
 			r.cur = nil

@@ -82,6 +82,7 @@ func (r *Runner) Pause() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.paused = true
+	r.wakeLocked()
 }
 
 // Resume undoes Pause.
@@ -95,17 +96,30 @@ func (r *Runner) Resume() {
 	}
 }
 
-// RunNow starts the next pass at once, or lifts the pacing for the rest of
-// the pass under way, and resumes a paused walk.
+// RunNow lifts the pacing for the rest of the pass under way, or starts the
+// next pass at once when the runner is between passes; it also resumes a
+// paused walk.
 func (r *Runner) RunNow() {
 	r.mu.Lock()
-	r.fast = true
-	r.mu.Unlock()
-	select {
-	case r.runNow <- struct{}{}:
-	default:
+	if r.cur != nil && !r.waiting {
+		r.fast = true
+		r.wakeLocked()
+	} else {
+		select {
+		case r.runNow <- struct{}{}:
+		default:
+		}
 	}
+	r.mu.Unlock()
 	r.Resume()
+}
+
+// wakeLocked ends a pacer sleep under way, so that a pause or a run-now
+// takes effect at once. r.mu must be held.
+func (r *Runner) wakeLocked() {
+	if r.wake != nil {
+		r.wake()
+	}
 }
 
 // pacer adapts the pace.Pacer to the walk and adds pause and run-now.
@@ -117,22 +131,34 @@ func (p *pacer) Wait(ctx context.Context, n int, work time.Duration) error {
 		r.mu.Lock()
 		paused, resume, fast := r.paused, r.resume, r.fast
 		r.mu.Unlock()
-		if !paused {
-			if fast {
+		if paused {
+			select {
+			case <-ctx.Done():
 				return ctx.Err()
+			case <-resume:
+				r.cfg.Pacer.Reset()
 			}
-			break
+			continue
 		}
-		select {
-		case <-ctx.Done():
+		if fast {
 			return ctx.Err()
-		case <-resume:
-			r.cfg.Pacer.Reset()
 		}
+		wctx, cancel := context.WithCancel(ctx)
+		r.mu.Lock()
+		r.wake = cancel
+		r.mu.Unlock()
+		err := r.cfg.Pacer.Wait(wctx, n, work)
+		r.mu.Lock()
+		r.wake = nil
+		r.mu.Unlock()
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			n, work = 0, 0 // woken by a pause or a run-now; the records were counted
+			continue
+		}
+		r.noteLate()
+		return err
 	}
-	err := r.cfg.Pacer.Wait(ctx, n, work)
-	r.noteLate()
-	return err
 }
 
 // noteLate logs once when the pass turns late, naming the binding limit,

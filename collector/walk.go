@@ -158,9 +158,17 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 		}
 		start := time.Now()
 		n = 0
+		full := false
 		err := w.Store.Scan(ctx, cursor, func(rec store.Record) error {
 			if !w.Shard.Has(rec.Key) {
 				return nil
+			}
+			// A chunk ends only where the key changes: the next chunk
+			// starts strictly after the cursor, so twins (a duplicated
+			// id in PostgreSQL) must not straddle two chunks. The record
+			// that shows the change is read again by the next chunk.
+			if full && w.Store.Compare(rec.Key, cursor) != 0 {
+				return errChunkDone
 			}
 			if b == nil {
 				b = newBatch(free)
@@ -173,9 +181,7 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 					return err
 				}
 			}
-			if chunk > 0 && n >= chunk {
-				return errChunkDone
-			}
+			full = chunk > 0 && n >= chunk
 			return nil
 		})
 		workTime = time.Since(start)
