@@ -41,6 +41,7 @@ if [ ! -x /usr/bin/time ]; then
 	exit 2
 fi
 mkdir -p "$scratch"
+exec > >(tee "$scratch/summary.txt") # the table, also kept beside the raw runs
 
 # --- 1. databases -----------------------------------------------------------
 for n in $counts; do
