@@ -135,7 +135,7 @@ type Consumer struct {
 func (c *Consumer) Sink(ctx context.Context) func(Result) error {
 	return func(r Result) error {
 		o := c.dedupe(r.Key, r.Outcome)
-		if !o.OK() && o.Check != CheckRead {
+		if !o.OK() && o.Check != CheckRead && !o.Unread {
 			var keep bool
 			o, keep = c.reread(ctx, r.Key, o)
 			if !keep {

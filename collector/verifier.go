@@ -61,6 +61,8 @@ type Outcome struct {
 	// Sum is the SHA-256 of the canonical data, for cross-store
 	// comparison; zero when the record did not get that far.
 	Sum [32]byte
+	// Unread marks a record too large to read: it is not re-read either.
+	Unread bool
 }
 
 // OK reports whether the record passed.
@@ -82,7 +84,7 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		return fail("", CheckDecode, "the stored value is NULL")
 	}
 	if v.cfg.MaxRecordBytes > 0 && len(rec.Value) > v.cfg.MaxRecordBytes {
-		return fail("", CheckDecode, fmt.Sprintf("record is %d bytes, over --verify.max-record-bytes=%d: not read", len(rec.Value), v.cfg.MaxRecordBytes))
+		return v.oversized(len(rec.Value))
 	}
 	doc := &s.doc
 	if err := doc.Parse(rec.Value); err != nil {
@@ -161,6 +163,14 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		}
 	}
 	return out
+}
+
+// oversized is the outcome of a record over --verify.max-record-bytes: a
+// decode failure, left unread (and not re-read) to bound memory.
+func (v *Verifier) oversized(size int) Outcome {
+	o := fail("", CheckDecode, fmt.Sprintf("record is %d bytes, over --verify.max-record-bytes=%d: not read", size, v.cfg.MaxRecordBytes))
+	o.Unread = true
+	return o
 }
 
 func withSum(o Outcome, sum [32]byte) Outcome {

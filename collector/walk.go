@@ -37,6 +37,7 @@ type Walker struct {
 const batchSize = 256
 
 type item struct {
+	oversize   int // the value's size when it was over the limit and not copied
 	key, value []byte
 	err        error
 	out        Outcome
@@ -77,6 +78,10 @@ func (w *Walker) Walk(ctx context.Context, after []byte, sink func(Result) error
 			for b := range work {
 				for j := range b.items {
 					it := &b.items[j]
+					if it.oversize > 0 {
+						it.out = w.Verifier.oversized(it.oversize)
+						continue
+					}
 					it.out = w.Verifier.Verify(store.Record{Key: it.key, Value: it.value, Err: it.err}, s)
 				}
 				close(b.done)
@@ -173,7 +178,7 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 			if b == nil {
 				b = newBatch(free)
 			}
-			b.add(rec)
+			b.add(rec, w.Verifier.cfg.MaxRecordBytes)
 			cursor = append(cursor[:0], rec.Key...)
 			n++
 			if len(b.items) >= batchSize {
@@ -213,12 +218,19 @@ func newBatch(free chan *batch) *batch {
 
 // add copies a record into the batch. Keys and values share one arena,
 // so the slices are taken in seal, once the arena has stopped growing.
-func (b *batch) add(rec store.Record) {
+// A value over maxBytes (when > 0) is not copied: it fails unread.
+func (b *batch) add(rec store.Record, maxBytes int) {
 	ks := len(b.arena)
 	b.arena = append(b.arena, rec.Key...)
 	vs := len(b.arena)
-	b.arena = append(b.arena, rec.Value...)
-	b.items = append(b.items, item{err: rec.Err, ks: ks, vs: vs, ve: len(b.arena), null: rec.Value == nil})
+	it := item{err: rec.Err, ks: ks, vs: vs, null: rec.Value == nil}
+	if maxBytes > 0 && len(rec.Value) > maxBytes {
+		it.oversize = len(rec.Value)
+	} else {
+		b.arena = append(b.arena, rec.Value...)
+	}
+	it.ve = len(b.arena)
+	b.items = append(b.items, it)
 }
 
 // seal points every item's key and value into the final arena.

@@ -26,7 +26,7 @@ const journalSeqBase = uint64(1) << 55
 // everything, in their order, gives the same view C++ LevelDB has.
 // A torn or corrupt tail ends the copy there, as a non-strict replay would.
 func renumberJournal(r io.Reader, next *uint64, log *slog.Logger, name string) []byte {
-	jr := journal.NewReader(r, nil, false, true)
+	jr := journal.NewReader(r, dropLogger{log, name}, false, true)
 	var out bytes.Buffer
 	jw := journal.NewWriter(&out)
 	var buf bytes.Buffer
@@ -65,3 +65,14 @@ func renumberJournal(r io.Reader, next *uint64, log *slog.Logger, name string) [
 type memFile struct{ *bytes.Reader }
 
 func (memFile) Close() error { return nil }
+
+// dropLogger reports what a non-strict journal replay drops (a torn tail,
+// a damaged chunk): records the app wrote that the walk will not see.
+type dropLogger struct {
+	log  *slog.Logger
+	file string
+}
+
+func (d dropLogger) Drop(err error) {
+	d.log.Warn("journal: dropped damaged or torn data; records in it are not seen", "file", d.file, "err", err)
+}
