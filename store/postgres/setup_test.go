@@ -72,6 +72,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("StatementTimeout", e.testStatementTimeout)
 	t.Run("StopMidScan", e.testStopMidScan)
 	t.Run("RestartMidScan", e.testRestartMidScan)
+	t.Run("NetworkCut", e.testNetworkCut)
 }
 
 func ctxT(t *testing.T) context.Context {

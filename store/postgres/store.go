@@ -62,12 +62,25 @@ func (s *Store) Close() error {
 
 // readTx runs fn in a READ ONLY transaction with the statement and lock
 // timeouts set, and classifies its error.
+//
+// The server enforces the statement timeout; a client-side deadline a
+// little longer bounds what the server cannot: a network cut that leaves
+// the connection silent (no reset, no answer) would otherwise hang the
+// walk until TCP gives up, minutes later.
 func (s *Store) readTx(ctx context.Context, what string, fn func(pgx.Tx) error) error {
+	grace := max(time.Second, s.opts.StatementTimeout/2)
+	ctx, cancel := context.WithTimeoutCause(ctx, s.opts.StatementTimeout+grace,
+		fmt.Errorf("%w: no answer from PostgreSQL within %s (network cut or server stalled)", store.ErrUnavailable, s.opts.StatementTimeout+grace))
+	defer cancel()
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return classify(ctx, what, err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only: nothing to undo
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		tx.Rollback(rctx) //nolint:errcheck // read-only: nothing to undo
+	}()
 	timeout := fmt.Sprintf("%dms", s.opts.StatementTimeout.Milliseconds())
 	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`, timeout, lockTimeout); err != nil {
 		return classify(ctx, what, err)
