@@ -115,9 +115,9 @@ func treeDigest(t *testing.T, dir string) map[string]string {
 	return out
 }
 
-// nodeLevelDB runs the Node generator into a temp dir and returns the
-// database path and its manifest.
-func nodeLevelDB(t *testing.T, count string) (string, manifest) {
+// needNode finds node with the generators' npm packages installed; without
+// them the test skips, or fails in CI.
+func needNode(t *testing.T) string {
 	t.Helper()
 	node := needTool(t, "node")
 	if _, err := os.Stat(filepath.Join(repo, "testdata/node/node_modules/classic-level")); err != nil {
@@ -126,6 +126,14 @@ func nodeLevelDB(t *testing.T, count string) (string, manifest) {
 		}
 		t.Skip("testdata/node/node_modules missing: run npm ci in testdata/node")
 	}
+	return node
+}
+
+// nodeLevelDB runs the Node generator into a temp dir and returns the
+// database path and its manifest.
+func nodeLevelDB(t *testing.T, count string) (string, manifest) {
+	t.Helper()
+	node := needNode(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "sigils-db")
 	cmd := exec.Command(node, filepath.Join(repo, "testdata/node/make-leveldb.js"), db, "--count", count)
@@ -150,15 +158,7 @@ func latestReport(t *testing.T, dir string) reportJSON {
 			newest, newestMod = f, fi.ModTime().UnixNano()
 		}
 	}
-	b, err := os.ReadFile(newest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r reportJSON
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return readReport(t, newest)
 }
 
 type reportJSON struct {
@@ -174,4 +174,18 @@ type reportJSON struct {
 	Store           string           `json:"store"`
 	Complete        bool             `json:"complete"`
 	FailuresByCheck map[string]int64 `json:"failures_by_check"`
+}
+
+// readReport reads one report file.
+func readReport(t *testing.T, path string) reportJSON {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reportJSON
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("report %s: %v", path, err)
+	}
+	return r
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -29,13 +27,7 @@ type nodeWriter struct {
 // or fails in CI.
 func startNodeWriter(t *testing.T, db string, seconds int) *nodeWriter {
 	t.Helper()
-	node := needTool(t, "node")
-	if _, err := os.Stat(filepath.Join(repo, "testdata/node/node_modules/classic-level")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("testdata/node/node_modules is missing: run `npm ci` in testdata/node (make test does)")
-		}
-		t.Skip("testdata/node/node_modules missing: run npm ci in testdata/node")
-	}
+	node := needNode(t)
 	w := &nodeWriter{stderr: &syncBuffer{}, lines: make(chan string, 8), done: make(chan error, 1)}
 	w.cmd = exec.Command(node, filepath.Join(repo, "testdata/node/live-writer.js"), db, "--seconds", strconv.Itoa(seconds))
 	w.cmd.Stderr = w.stderr
@@ -207,20 +199,6 @@ func TestLiveNodeApp(t *testing.T) {
 	if logs := p.logs.String(); strings.Contains(logs, "level=ERROR") {
 		t.Errorf("the exporter logged an error while the app wrote:\n%s", grepLines(logs, "level=ERROR"))
 	}
-}
-
-// readReport reads one report file.
-func readReport(t *testing.T, path string) reportJSON {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r reportJSON
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("report %s: %v", path, err)
-	}
-	return r
 }
 
 // grepLines returns the lines of s containing sub.

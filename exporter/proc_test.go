@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -192,24 +194,31 @@ func parseMetrics(t *testing.T, body string) map[string]float64 {
 	}
 	out := map[string]float64{}
 	for name, f := range fams {
-		for _, m := range f.Metric {
-			var labels []string
-			for _, l := range m.Label {
-				labels = append(labels, l.GetName()+"="+strconv.Quote(l.GetValue()))
-			}
-			key := name
-			if len(labels) > 0 {
-				key += "{" + strings.Join(labels, ",") + "}"
-			}
-			switch {
-			case m.Gauge != nil:
-				out[key] = m.Gauge.GetValue()
-			case m.Counter != nil:
-				out[key] = m.Counter.GetValue()
-			case m.Untyped != nil:
-				out[key] = m.Untyped.GetValue()
-			}
-		}
+		addSamples(out, name, f.Metric)
 	}
 	return out
+}
+
+// addSamples adds each metric's value to out under its series text, e.g.
+// `sigil_integrity_up{store="leveldb"}`, labels in name order.
+func addSamples(out map[string]float64, name string, metrics []*dto.Metric) {
+	for _, m := range metrics {
+		var labels []string
+		for _, l := range m.Label {
+			labels = append(labels, l.GetName()+"="+strconv.Quote(l.GetValue()))
+		}
+		sort.Strings(labels)
+		key := name
+		if len(labels) > 0 {
+			key += "{" + strings.Join(labels, ",") + "}"
+		}
+		switch {
+		case m.Gauge != nil:
+			out[key] = m.Gauge.GetValue()
+		case m.Counter != nil:
+			out[key] = m.Counter.GetValue()
+		case m.Untyped != nil:
+			out[key] = m.Untyped.GetValue()
+		}
+	}
 }
