@@ -116,12 +116,12 @@ func newSigner(c SignatureConfig, keys []SigningKey) *signer {
 
 // verify returns the index of the first key whose HMAC over payload equals
 // the stored signature, or -1 and a detail for the report.
-func (s *signer) verify(sig string, payload []byte) (int, string) {
+func (s *signer) verify(sig, payload []byte) (int, string) {
 	var err error
 	if s.enc == "base64" {
 		s.decoded, err = appendBase64(s.decoded[:0], sig)
 	} else {
-		s.decoded, err = hex.AppendDecode(s.decoded[:0], []byte(sig))
+		s.decoded, err = hex.AppendDecode(s.decoded[:0], sig)
 	}
 	if err != nil {
 		return -1, fmt.Sprintf("signature is not %s", s.encName())
@@ -147,9 +147,9 @@ func (s *signer) encName() string {
 	return "hex"
 }
 
-func appendBase64(dst []byte, s string) ([]byte, error) {
+func appendBase64(dst, s []byte) ([]byte, error) {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if out, err := enc.AppendDecode(dst, []byte(s)); err == nil {
+		if out, err := enc.AppendDecode(dst, s); err == nil {
 			return out, nil
 		}
 	}

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -54,7 +55,7 @@ func (v *Verifier) NewScratch() *Scratch {
 
 // Outcome is what verifying one record found.
 type Outcome struct {
-	ID       string // the record's id when it could be read, else ""
+	ID       string // the record's id, for a failing record whose id could be read
 	Check    string // "" when every check passed, else the first failing check
 	Detail   string // why, for the report; never key material
 	KeyIndex int    // the signing key that verified it, -1 if none
@@ -91,58 +92,52 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		return fail("", CheckDecode, err.Error())
 	}
 	// fields
-	id := ""
 	for _, name := range v.cfg.RequiredFields {
 		raw, ok := doc.Get(name)
 		if !ok {
 			return fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is missing", name))
 		}
-		str, isStr := canonical.StringValue(raw)
+		isStr, empty := raw[0] == '"', len(raw) == 2 && raw[0] == '"'
 		switch {
-		case name == "id" || name == "signature":
-			if !isStr {
-				return fail(idOf(doc), CheckFields, fmt.Sprintf("field %q must be a string", name))
-			}
-			if str == "" {
-				return fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is empty", name))
-			}
-		case isStr && str == "", string(raw) == "null":
+		case (name == "id" || name == "signature") && !isStr:
+			return fail(idOf(doc), CheckFields, fmt.Sprintf("field %q must be a string", name))
+		case empty, string(raw) == "null":
 			return fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is empty", name))
 		}
 	}
-	id = idOf(doc)
-	// key
-	if id != string(rec.Key) {
-		return fail(id, CheckKey, fmt.Sprintf("stored under key %s but its id is %s", quoteKey(rec.Key), quoteKey([]byte(id))))
+	// key: compared as bytes; the id is only made a string for a failure
+	idRaw, _ := doc.Get("id")
+	if idBytes, simple := plainString(idRaw); !simple || !bytes.Equal(idBytes, rec.Key) {
+		if id := idOf(doc); id != string(rec.Key) {
+			return fail(id, CheckKey, fmt.Sprintf("stored under key %s but its id is %s", quoteKey(rec.Key), quoteKey([]byte(id))))
+		}
 	}
 	// checksum
 	data, _ := doc.Get("data")
 	canon, err := v.cfg.Canonical.Append(s.canon[:0], data)
 	s.canon = canon
 	if err != nil {
-		return fail(id, CheckChecksum, fmt.Sprintf("cannot canonicalize data (%s mode): %v", v.cfg.Canonical, err))
+		return fail(idOf(doc), CheckChecksum, fmt.Sprintf("cannot canonicalize data (%s mode): %v", v.cfg.Canonical, err))
 	}
 	sum := sha256.Sum256(canon)
 	var sumHex [64]byte
 	hex.Encode(sumHex[:], sum[:])
-	out := Outcome{ID: id, KeyIndex: -1, Sum: sum}
+	out := Outcome{KeyIndex: -1, Sum: sum}
 	if raw, ok := doc.Get("checksum"); ok && string(raw) != "null" {
-		stored, isStr := canonical.StringValue(raw)
-		switch {
-		case !isStr:
-			return withSum(fail(id, CheckChecksum, "checksum is not a string"), sum)
-		case !isLowerHex64(stored):
-			return withSum(fail(id, CheckChecksum, fmt.Sprintf("checksum is malformed: want 64 lowercase hex digits, got %d characters", len(stored))), sum)
-		case stored != string(sumHex[:]):
-			return withSum(fail(id, CheckChecksum, fmt.Sprintf("checksum mismatch: stored %s, computed %s (%s mode)", stored, sumHex[:], v.cfg.Canonical)), sum)
+		if stored, simple := plainString(raw); !simple || !bytes.Equal(stored, sumHex[:]) {
+			return withSum(fail(idOf(doc), CheckChecksum, checksumDetail(raw, sumHex[:], v.cfg.Canonical)), sum)
 		}
 	}
 	// signature
 	if len(v.cfg.Keys) > 0 {
 		sigRaw, _ := doc.Get("signature")
-		sig, isStr := canonical.StringValue(sigRaw)
-		if !isStr || sig == "" {
-			return withSum(fail(id, CheckSignature, "signature is missing or not a string"), sum)
+		sig, simple := plainString(sigRaw)
+		if !simple {
+			str, isStr := canonical.StringValue(sigRaw)
+			if !isStr {
+				return withSum(fail(idOf(doc), CheckSignature, "signature is missing or not a string"), sum)
+			}
+			sig = []byte(str)
 		}
 		payload := canon
 		if v.cfg.Signature.Payload == "checksum" {
@@ -150,14 +145,14 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		}
 		idx, detail := s.signer.verify(sig, payload)
 		if idx < 0 {
-			return withSum(fail(id, CheckSignature, detail), sum)
+			return withSum(fail(idOf(doc), CheckSignature, detail), sum)
 		}
 		out.KeyIndex = idx
 	}
 	// schema
 	if v.cfg.Schema != nil {
 		if detail := v.cfg.Schema.validate(rec.Value); detail != "" {
-			f := withSum(fail(id, CheckSchema, detail), sum)
+			f := withSum(fail(idOf(doc), CheckSchema, detail), sum)
 			f.KeyIndex = out.KeyIndex
 			return f
 		}
@@ -171,6 +166,32 @@ func (v *Verifier) oversized(size int) Outcome {
 	o := fail("", CheckDecode, fmt.Sprintf("record is %d bytes, over --verify.max-record-bytes=%d: not read", size, v.cfg.MaxRecordBytes))
 	o.Unread = true
 	return o
+}
+
+// checksumDetail says why a stored checksum (raw JSON) does not match.
+func checksumDetail(raw, computed []byte, mode canonical.Mode) string {
+	stored, isStr := canonical.StringValue(raw)
+	switch {
+	case !isStr:
+		return "checksum is not a string"
+	case !isLowerHex64(stored):
+		return fmt.Sprintf("checksum is malformed: want 64 lowercase hex digits, got %d characters", len(stored))
+	}
+	return fmt.Sprintf("checksum mismatch: stored %s, computed %s (%s mode)", stored, computed, mode)
+}
+
+// plainString returns the content of a raw JSON string without escapes,
+// as a sub-slice (no allocation); simple is false for anything else (not
+// a string, or a string with escapes to decode).
+func plainString(raw []byte) (content []byte, simple bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return nil, false
+	}
+	content = raw[1 : len(raw)-1]
+	if bytes.IndexByte(content, '\\') >= 0 {
+		return nil, false
+	}
+	return content, true
 }
 
 func withSum(o Outcome, sum [32]byte) Outcome {
