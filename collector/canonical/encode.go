@@ -20,6 +20,8 @@ type encoder struct {
 	segs []seg   // members of the objects being written, innermost last
 	perm []int32 // scratch ordering of one object's members
 	tmp  []byte  // scratch copy of one object's body while reordering
+
+	keys []keySpan // scratch for isJS, the fast path's check
 }
 
 // seg is one object member's output span in dst: dst[start:keyEnd] is the
@@ -52,6 +54,9 @@ func putEncoder(e *encoder) {
 	if cap(e.segs) > maxPooledScratch/64 {
 		e.segs = nil
 		e.perm = nil
+	}
+	if cap(e.keys) > maxPooledScratch/16 {
+		e.keys = nil
 	}
 	encoders.Put(e)
 }

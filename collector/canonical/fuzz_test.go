@@ -31,12 +31,15 @@ func FuzzParse(f *testing.F) {
 func FuzzAppend(f *testing.F) {
 	for _, v := range loadVectors(f).Vectors {
 		f.Add([]byte(v.Raw))
+		f.Add([]byte(v.JS)) // canonical: mutations probe the fast path's edges
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		// Unvalidated input must not panic.
 		for _, m := range []Mode{JS, Raw, JCS} {
 			_, _ = m.Append(nil, raw)
 		}
+		// On any bytes, the JS fast path gives what the slow path gives.
+		checkFastSlow(t, raw)
 		doc := append(append([]byte(`{"data":`), raw...), '}')
 		checkDocument(t, doc)
 	})

@@ -67,7 +67,41 @@ var errMalformed = errors.New("canonical: malformed JSON value (validate the doc
 // and returns the extended slice. raw is the stored data value (a
 // Member.Value, or nil when the record has no data member) and must have
 // been validated by Doc.Parse. On error dst is returned unextended.
+//
+// In JS mode, data already in JSON.stringify's form (as the app writes it)
+// is copied as is after one quick check; anything else is re-encoded.
 func (m Mode) Append(dst, raw []byte) ([]byte, error) {
+	if m == JS && !Falsy(raw) && m.isCanonical(raw) {
+		return append(dst, raw...), nil
+	}
+	return m.appendSlow(dst, raw)
+}
+
+// Canonical is Append without the copy when there is nothing to change: it
+// returns raw itself when raw already is the canonical form (Raw mode, and
+// JS mode for data as JSON.stringify writes it), and otherwise appends the
+// canonical form to dst as Append does.
+//
+// The result may alias raw. It is capped at its length, so appending to it
+// copies rather than overwriting what follows raw, but it must not be
+// modified in place, and it is valid only as long as raw is.
+func (m Mode) Canonical(dst, raw []byte) ([]byte, error) {
+	if !Falsy(raw) && (m == Raw || m == JS && m.isCanonical(raw)) {
+		return raw[:len(raw):len(raw)], nil
+	}
+	return m.appendSlow(dst, raw)
+}
+
+// isCanonical reports whether raw is already the JS form (see isJS).
+func (m Mode) isCanonical(raw []byte) bool {
+	e := getEncoder(raw, false)
+	ok := isJS(raw, &e.keys)
+	putEncoder(e)
+	return ok
+}
+
+// appendSlow is Append without the JS fast path: every value is re-encoded.
+func (m Mode) appendSlow(dst, raw []byte) ([]byte, error) {
 	if Falsy(raw) {
 		return append(dst, '{', '}'), nil
 	}
