@@ -21,7 +21,7 @@ type encoder struct {
 	perm []int32 // scratch ordering of one object's members
 	tmp  []byte  // scratch copy of one object's body while reordering
 
-	keys []keySpan // scratch for isJS, the fast path's check
+	fast fastScratch // scratch for isJS, the fast path's check
 }
 
 // seg is one object member's output span in dst: dst[start:keyEnd] is the
@@ -55,8 +55,8 @@ func putEncoder(e *encoder) {
 		e.segs = nil
 		e.perm = nil
 	}
-	if cap(e.keys) > maxPooledScratch/16 {
-		e.keys = nil
+	if cap(e.fast.keys) > maxPooledScratch/16 || cap(e.fast.stack) > maxPooledScratch/32 {
+		e.fast = fastScratch{}
 	}
 	encoders.Put(e)
 }

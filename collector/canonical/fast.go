@@ -1,8 +1,8 @@
 package canonical
 
 import (
-	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // The fast path of the JS form. The app writes every record with
@@ -18,16 +18,18 @@ import (
 //     0x20: exactly the escapes JSON.stringify writes (lone surrogates,
 //     which it writes as \udxxx, take the slow path). Other bytes, non-ASCII
 //     included, are copied by both paths alike;
-//   - numbers: an integer of at most 15 digits (not -0), or a fraction with
-//     no exponent, no trailing zero and at most 15 significant digits (not
-//     below 1e-6): what appendShortDecimal prints unchanged;
+//   - numbers already printed as JavaScript prints them: an integer of at
+//     most 15 digits (not -0) is, any other literal is compared with what
+//     the encoder's appendNumber prints for it;
 //   - in objects, no array-index key after the first member (V8 would move
 //     it first), no duplicate key, at most fastMaxKeys members.
 //
 // Anything else is not an error: it takes the slow path, which decides.
 // Since isJS is a recogniser of that grammar, not a reading of validated
 // input, a false positive on malformed input cannot happen either: what it
-// accepts is well-formed JSON the encoder copies as is (fast_test.go checks
+// accepts is JSON the encoder copies as is (UTF-8 is not checked, but
+// neither path changes bytes of 0x80 and above; Doc.Parse validates them).
+// fast_test.go checks
 // this against the slow path on the vectors, the fuzz corpus and random
 // documents; FuzzAppend does on arbitrary bytes).
 
@@ -38,157 +40,198 @@ const fastMaxKeys = 32
 // keySpan is a key's body (without quotes) as offsets into the input.
 type keySpan struct{ start, end int }
 
-// fastScan is the state of one isJS pass. keys holds the keys of the
-// objects being scanned, innermost last.
-type fastScan struct {
-	b    []byte
-	i    int
-	keys []keySpan
+// fastFrame is one open container during isJS. For an object, keys[base:]
+// are its keys so far, n their count and seen a filter on them.
+type fastFrame struct {
+	seen uint64
+	base int
+	n    int
+	obj  bool
+}
+
+// fastScratch is isJS's reusable memory.
+type fastScratch struct {
+	keys  []keySpan   // the keys of the open objects, innermost last
+	stack []fastFrame // the open containers but the innermost
 }
 
 // isJS reports whether b is exactly one JSON value that the JS encoder
-// would reproduce byte for byte. keys is scratch whose capacity is reused.
-func isJS(b []byte, keys *[]keySpan) bool {
-	s := fastScan{b: b, keys: (*keys)[:0]}
-	ok := s.value(0) && s.i == len(b)
-	*keys = s.keys[:0]
+// would reproduce byte for byte.
+func isJS(b []byte, sc *fastScratch) bool {
+	ok, keys, stack := scanJS(b, sc.keys[:0], sc.stack[:0])
+	sc.keys, sc.stack = keys[:0], stack[:0]
 	return ok
 }
 
-func (s *fastScan) value(depth int) bool {
-	if s.i >= len(s.b) {
-		return false
-	}
-	switch s.b[s.i] {
-	case '{':
-		return depth < MaxDepth && s.object(depth+1)
-	case '[':
-		return depth < MaxDepth && s.array(depth+1)
-	case '"':
-		return s.str()
-	case 't':
-		return s.lit("true")
-	case 'f':
-		return s.lit("false")
-	case 'n':
-		return s.lit("null")
-	}
-	return s.number()
-}
-
-func (s *fastScan) lit(l string) bool {
-	if len(s.b)-s.i < len(l) || string(s.b[s.i:s.i+len(l)]) != l {
-		return false
-	}
-	s.i += len(l)
-	return true
-}
-
-func (s *fastScan) array(depth int) bool {
-	s.i++ // '['
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return true
-	}
+// scanJS is isJS's loop: an explicit stack, the scan position in a local.
+func scanJS(b []byte, keys []keySpan, stack []fastFrame) (bool, []keySpan, []fastFrame) {
+	var cur fastFrame // the innermost open container, when depth > 0
+	depth := 0
+	i := 0
+	ok := false
 	for {
-		if !s.value(depth) || s.i >= len(s.b) {
-			return false
+		// A value is expected at b[i].
+		if i >= len(b) {
+			return false, keys, stack
 		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-func (s *fastScan) object(depth int) bool {
-	s.i++ // '{'
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return true
-	}
-	base := len(s.keys)
-	var seen uint64 // filter on (length, first byte, last byte) of the keys
-	for n := 0; ; n++ {
-		if n == fastMaxKeys || s.i >= len(s.b) || s.b[s.i] != '"' {
-			return false
-		}
-		start := s.i + 1
-		if !s.str() {
-			return false
-		}
-		k := s.b[start : s.i-1]
-		if len(k) > 0 && isDigit(k[0]) && n > 0 {
-			if _, idx := arrayIndex(k); idx {
-				return false // V8 moves it before the other keys
+		switch c := b[i]; c {
+		case '{', '[':
+			if depth >= MaxDepth {
+				return false, keys, stack
 			}
-		}
-		var bit uint64 = 1
-		if len(k) > 0 {
-			bit = 1 << ((len(k)*7 + int(k[0])*3 + int(k[len(k)-1])) & 63)
-		}
-		if seen&bit != 0 {
-			for _, o := range s.keys[base:] {
-				if bytes.Equal(s.b[o.start:o.end], k) {
-					return false // a duplicate key
+			if i+1 < len(b) && b[i+1] == c+2 { // {} or []
+				i += 2
+				ok = true
+				break
+			}
+			if depth > 0 {
+				stack = append(stack, cur)
+			}
+			depth++
+			cur = fastFrame{base: len(keys), obj: c == '{'}
+			i++
+			if c == '{' {
+				if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
+					return false, keys, stack
 				}
 			}
-		}
-		seen |= bit
-		s.keys = append(s.keys, keySpan{start, s.i - 1})
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return false
-		}
-		s.i++
-		if !s.value(depth) || s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			s.keys = s.keys[:base]
-			return true
+			continue
+		case '"':
+			i, ok = fastStr(b, i)
+		case 't':
+			i, ok = fastLit(b, i, "true")
+		case 'f':
+			i, ok = fastLit(b, i, "false")
+		case 'n':
+			i, ok = fastLit(b, i, "null")
 		default:
-			return false
+			i, ok = fastNum(b, i)
+		}
+		if !ok {
+			return false, keys, stack
+		}
+		// A value ended at i: close containers or move to the next element.
+		for {
+			if depth == 0 {
+				return i == len(b), keys, stack
+			}
+			if i >= len(b) {
+				return false, keys, stack
+			}
+			c := b[i]
+			i++
+			if c == ',' {
+				if cur.obj {
+					if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
+						return false, keys, stack
+					}
+				}
+				break
+			}
+			if c != '}' && c != ']' || (c == '}') != cur.obj {
+				return false, keys, stack
+			}
+			keys = keys[:cur.base]
+			depth--
+			if depth > 0 {
+				cur = stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+			}
 		}
 	}
 }
 
-// quoteBackslashOrControl reports whether some byte of x is '"', '\\' or
-// below 0x20.
-func quoteBackslashOrControl(x uint64) bool {
-	return (x-ones*0x20)&^x&highs != 0 || quoteOrBackslash(x)
+// fastKey accepts `"key":` at b[i] if the key is canonical, neither an
+// array index after the first member nor a duplicate, and returns the
+// offset of the member's value.
+func fastKey(b []byte, i int, keys []keySpan, f *fastFrame) (int, []keySpan, bool) {
+	if f.n == fastMaxKeys || i >= len(b) || b[i] != '"' {
+		return i, keys, false
+	}
+	start := i + 1
+	i, ok := fastStr(b, i)
+	if !ok {
+		return i, keys, false
+	}
+	k := b[start : i-1]
+	var bit uint64 = 1
+	if len(k) > 0 {
+		if isDigit(k[0]) && f.n > 0 {
+			if _, idx := arrayIndex(k); idx {
+				return i, keys, false // V8 moves it before the other keys
+			}
+		}
+		bit = 1 << ((len(k)*7 + int(k[0])*3 + int(k[len(k)-1])) & 63)
+	}
+	if f.seen&bit != 0 {
+		for _, o := range keys[f.base:] {
+			if string(b[o.start:o.end]) == string(k) {
+				return i, keys, false // a duplicate key
+			}
+		}
+	}
+	f.seen |= bit
+	f.n++
+	keys = append(keys, keySpan{start, i - 1})
+	if i >= len(b) || b[i] != ':' {
+		return i, keys, false
+	}
+	return i + 1, keys, true
 }
 
-// str accepts the string at b[i] == '"' if JSON.stringify would write its
-// decoded text with the same bytes.
-func (s *fastScan) str() bool {
-	b := s.b
-	i := s.i + 1
+func fastLit(b []byte, i int, l string) (int, bool) {
+	if len(b)-i < len(l) || string(b[i:i+len(l)]) != l {
+		return i, false
+	}
+	return i + len(l), true
+}
+
+// specialMask flags, in the high bit of each byte, the bytes of x that are
+// '"', '\\' or below 0x20. Bits above the lowest one may be false alarms
+// (a borrow carries upwards), the lowest one is exact: the first special
+// byte is byte bits.TrailingZeros64(mask)/8.
+func specialMask(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	bs := x ^ (ones * '\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
+}
+
+// fastPlain marks the bytes a string copies without a closer look: all but
+// '"', '\\' and the control characters.
+var fastPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x100; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// fastStr accepts the string at b[i] == '"' if JSON.stringify would write
+// its decoded text with the same bytes, and returns the offset after it.
+func fastStr(b []byte, i int) (int, bool) {
+	i++
 	for {
-		for i+8 <= len(b) && !quoteBackslashOrControl(binary.LittleEndian.Uint64(b[i:])) {
+		for {
+			if i+8 > len(b) {
+				for i < len(b) && fastPlain[b[i]] {
+					i++
+				}
+				break
+			}
+			if m := specialMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
-		for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
-			i++
-		}
 		if i >= len(b) || b[i] < 0x20 {
-			return false
+			return i, false
 		}
 		if b[i] == '"' {
-			s.i = i + 1
-			return true
+			return i + 1, true
 		}
 		// A backslash.
 		if i+1 >= len(b) {
-			return false
+			return i, false
 		}
 		switch b[i+1] {
 		case '"', '\\', 'b', 'f', 'n', 'r', 't':
@@ -197,19 +240,19 @@ func (s *fastScan) str() bool {
 			// \u00xx, lowercase, for a control character without a
 			// short escape.
 			if i+6 > len(b) || b[i+2] != '0' || b[i+3] != '0' || (b[i+4] != '0' && b[i+4] != '1') {
-				return false
+				return i, false
 			}
 			lo := hexLower(b[i+5])
 			if lo < 0 {
-				return false
+				return i, false
 			}
 			switch u := int(b[i+4]-'0')<<4 | lo; u {
 			case '\b', '\f', '\n', '\r', '\t':
-				return false
+				return i, false
 			}
 			i += 6
 		default:
-			return false // \/ and anything else
+			return i, false // \/ and anything else
 		}
 	}
 }
@@ -225,15 +268,17 @@ func hexLower(c byte) int {
 	return -1
 }
 
-// number accepts the number literal at b[i] if JavaScript prints its
-// nearest double with the same bytes and the encoder knows it without
-// converting (see encoder.number and appendShortDecimal).
-func (s *fastScan) number() bool {
-	b := s.b
-	start := s.i
-	i := start
-	neg := i < len(b) && b[i] == '-'
-	if neg {
+// fastNumMax is the longest number literal fastNum compares with its JS
+// form; no double prints longer (-1.2345678901234567e-308 is 24 bytes).
+const fastNumMax = 32
+
+// fastNum accepts the number literal at b[i] if the encoder writes it
+// unchanged, and returns the offset after it. A short integer (not -0) is
+// copied by the encoder; any other literal is printed by appendNumber, the
+// encoder's own code, and compared.
+func fastNum(b []byte, i int) (int, bool) {
+	start := i
+	if i < len(b) && b[i] == '-' {
 		i++
 	}
 	intStart := i
@@ -245,37 +290,73 @@ func (s *fastScan) number() bool {
 			i++
 		}
 	default:
-		return false
+		return i, false
 	}
-	intDigits := i - intStart
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		return false
-	}
-	if i >= len(b) || b[i] != '.' {
-		// An integer: copied when short, -0 prints as 0.
-		s.i = i
-		return intDigits <= maxExactDigits && !(neg && b[intStart] == '0')
-	}
-	i++
-	fracStart := i
-	for i < len(b) && isDigit(b[i]) {
+	simple := true
+	if i < len(b) && b[i] == '.' {
+		simple = false
 		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return i, false
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
 	}
-	frac := b[fracStart:i]
-	if len(frac) == 0 || frac[len(frac)-1] == '0' || (i < len(b) && (b[i] == 'e' || b[i] == 'E')) {
-		return false // malformed, a trailing zero to drop, or an exponent
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		simple = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return i, false
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
 	}
-	sig := intDigits + len(frac)
-	if b[intStart] == '0' { // 0.000ddd: the leading zeros are not significant
+	if simple && i-intStart <= maxExactDigits {
+		return i, !(b[start] == '-' && b[intStart] == '0') // -0 prints as 0
+	}
+	lit := b[start:i]
+	if shortDecimalAsIs(lit, b[intStart:i]) {
+		return i, true
+	}
+	if len(lit) > fastNumMax {
+		return i, false
+	}
+	var buf [fastNumMax]byte
+	out, err := appendNumber(buf[:0], lit, start, false)
+	return i, err == nil && string(out) == string(lit)
+}
+
+// shortDecimalAsIs reports, for a number literal lit whose unsigned part is
+// body, whether appendShortDecimal prints lit unchanged: a fraction without
+// exponent, no trailing zero in it, at most maxExactDigits significant
+// digits, and not below 1e-6.
+func shortDecimalAsIs(lit, body []byte) bool {
+	dot := -1
+	for k, c := range body {
+		if c == '.' {
+			dot = k
+		} else if !isDigit(c) {
+			return false // an exponent
+		}
+	}
+	if dot <= 0 || body[len(body)-1] == '0' || len(body) > maxExactDigits+7 {
+		return false
+	}
+	sig := len(body) - 1
+	if body[0] == '0' { // 0.000ddd: the leading zeros are not significant
 		z := 0
-		for frac[z] == '0' {
+		for body[dot+1+z] == '0' {
 			z++
 		}
 		if z > 5 { // below 1e-6: exponent notation
 			return false
 		}
-		sig = len(frac) - z
+		sig = len(body) - 2 - z
 	}
-	s.i = i
 	return sig <= maxExactDigits
 }

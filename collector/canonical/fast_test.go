@@ -80,7 +80,19 @@ func TestIsJS(t *testing.T) {
 		{`0`, true},
 		{`-7`, true},
 		{`123456789012345`, true},
-		{`1234567890123456`, false}, // 16 digits: converted
+		{`1234567890123456`, true},  // 16 digits: converted, prints the same
+		{`9007199254740993`, false}, // prints 9007199254740992
+		{`100000000000000000000`, true},
+		{`1000000000000000000000`, false}, // 1e+21
+		{`1e+21`, true},
+		{`1e21`, false},
+		{`1e-7`, true},
+		{`5e-324`, true},
+		{`1e400`, false}, // null
+		{`0.30000000000000004`, true},
+		{`0.9338382876012474`, true},
+		{`-0.0`, false},
+		{`0e5`, false},
 		{`-0`, false},
 		{`[-0]`, false},
 		{`01`, false},
@@ -92,11 +104,15 @@ func TestIsJS(t *testing.T) {
 		{`1.0`, false},
 		{`1e3`, false},
 		{`1E3`, false},
-		{`1.5e-7`, false},
+		{`1.5e-7`, true},
+		{`1.5E-7`, false},
+		{`1.50e-7`, false},
 		{`12345678.9012345`, true},
-		{`12345678.90123456`, false},
+		{`12345678.90123456`, true},
+		{`12345678.901234567`, true},
 		{`0.123456789012345`, true},
-		{`0.1234567890123456`, false},
+		{`0.1234567890123456`, true},
+		{`0.12345678901234567`, false},
 		{`1.`, false},
 		{`.5`, false},
 		{`{"a": 1}`, false},
@@ -138,9 +154,9 @@ func TestIsJS(t *testing.T) {
 		{``, false},
 		{`nulll`, false},
 	}
-	var keys []keySpan
+	var sc fastScratch
 	for _, c := range cases {
-		if got := isJS([]byte(c.raw), &keys); got != c.want {
+		if got := isJS([]byte(c.raw), &sc); got != c.want {
 			t.Errorf("isJS(%q) = %v, want %v", c.raw, got, c.want)
 		}
 		checkFastSlow(t, []byte(c.raw))

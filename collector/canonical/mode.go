@@ -95,7 +95,7 @@ func (m Mode) Canonical(dst, raw []byte) ([]byte, error) {
 // isCanonical reports whether raw is already the JS form (see isJS).
 func (m Mode) isCanonical(raw []byte) bool {
 	e := getEncoder(raw, false)
-	ok := isJS(raw, &e.keys)
+	ok := isJS(raw, &e.fast)
 	putEncoder(e)
 	return ok
 }

@@ -47,21 +47,27 @@ func (e *encoder) number(dst []byte) ([]byte, error) {
 		}
 	}
 	e.i = i
-	lit := b[start:i]
 	if simple && digits <= maxExactDigits {
+		lit := b[start:i]
 		if lit[0] == '-' && lit[1] == '0' { // -0 prints as 0
 			return append(dst, '0'), nil
 		}
 		return append(dst, lit...), nil
 	}
+	return appendNumber(dst, b[start:i], start, e.jcs)
+}
+
+// appendNumber appends a number literal other than a short integer as
+// JavaScript prints its nearest double; at is its offset, for errors.
+func appendNumber(dst, lit []byte, at int, jcs bool) ([]byte, error) {
 	if out, ok := appendShortDecimal(dst, lit); ok {
 		return out, nil
 	}
 	f, err := strconv.ParseFloat(unsafeString(lit), 64)
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
-			if e.jcs {
-				return dst, fmt.Errorf("jcs: number at byte %d of data overflows to Infinity, which has no RFC 8785 form (use --verify.canonical=js)", start)
+			if jcs {
+				return dst, fmt.Errorf("jcs: number at byte %d of data overflows to Infinity, which has no RFC 8785 form (use --verify.canonical=js)", at)
 			}
 			return append(dst, "null"...), nil
 		}
