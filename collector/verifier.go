@@ -114,8 +114,12 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 	}
 	// checksum
 	data, _ := doc.Get("data")
-	canon, err := v.cfg.Canonical.Append(s.canon[:0], data)
-	s.canon = canon
+	// Data the app wrote with JSON.stringify usually is canonical already:
+	// then canon is the stored bytes themselves, not a copy.
+	canon, err := v.cfg.Canonical.Canonical(s.canon[:0], data)
+	if len(canon) > 0 && (len(data) == 0 || &canon[0] != &data[0]) {
+		s.canon = canon // keep the grown buffer, not an alias of the record
+	}
 	if err != nil {
 		return fail(idOf(doc), CheckChecksum, fmt.Sprintf("cannot canonicalize data (%s mode): %v", v.cfg.Canonical, err))
 	}
