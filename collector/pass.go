@@ -47,9 +47,12 @@ func NewPass(storeName string, started time.Time, keys, maxFailures int) *Pass {
 }
 
 // Failed is the number of failing records.
-func (p *Pass) Failed() int64 {
+func (p *Pass) Failed() int64 { return total(p.ByCheck) }
+
+// total sums per-check counts.
+func total(counts []int64) int64 {
 	var n int64
-	for _, c := range p.ByCheck {
+	for _, c := range counts {
 		n += c
 	}
 	return n

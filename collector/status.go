@@ -29,13 +29,7 @@ func (p *Pass) status() PassStatus {
 }
 
 // Failed is the number of failing records.
-func (p PassStatus) Failed() int64 {
-	var n int64
-	for _, c := range p.ByCheck {
-		n += c
-	}
-	return n
-}
+func (p PassStatus) Failed() int64 { return total(p.ByCheck) }
 
 // Status is a snapshot of a runner for metrics and the landing page.
 type Status struct {
