@@ -244,17 +244,25 @@ func cursorOf(p *Pass) []byte {
 // beginPass resumes the saved pass or starts a new one.
 func (r *Runner) beginPass(ctx context.Context) *Pass {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.now()
-	if r.cur == nil {
-		p := NewPass(r.Name(), now, r.cfg.Verifier.KeyCount(), r.cfg.MaxFailures)
-		if r.last != nil {
-			p.Expected = r.last.Pass.Checked
-		} else if est, ok := r.cfg.Store.(store.Estimator); ok {
-			if n, err := est.EstimateCount(ctx); err == nil {
-				p.Expected = n / int64(max(1, r.cfg.Shard.Count))
-			}
+	fresh, last := r.cur == nil, r.last
+	r.mu.Unlock()
+	// A first pass asks the store for an estimate: I/O, so outside the
+	// lock that scrapes take.
+	var expected int64
+	if fresh && last != nil {
+		expected = last.Pass.Checked
+	} else if est, ok := r.cfg.Store.(store.Estimator); fresh && ok {
+		if n, err := est.EstimateCount(ctx); err == nil {
+			expected = n / int64(max(1, r.cfg.Shard.Count))
 		}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if fresh {
+		now := r.now()
+		p := NewPass(r.Name(), now, r.cfg.Verifier.KeyCount(), r.cfg.MaxFailures)
+		p.Expected = expected
 		if r.cfg.Pacer != nil {
 			p.Deadline = r.cfg.Pacer.Deadline(now)
 		}
