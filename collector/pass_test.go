@@ -414,7 +414,11 @@ func TestPassProgressFile(t *testing.T) {
 		Version: stateVersion, Store: "leveldb", Identity: "id-1", Current: cur,
 		Last: &LastPass{Pass: last, Finished: passT0.Add(-time.Hour), Duration: 23 * time.Hour},
 	}
-	if err := saveState(dir, s); err != nil {
+	b, err := json.Marshal(s)
+	if err == nil {
+		err = writeState(dir, s.Store, b)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := loadState(dir, "leveldb")

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -336,12 +337,13 @@ func (r *Runner) checkpoint(keys *keyListWriter) {
 	if keys != nil && r.cur != nil {
 		r.cur.KeysFileSize = keys.size
 	}
-	s := &savedState{Version: stateVersion, Store: r.Name(), Identity: r.cfg.Identity, Current: r.cur, Last: r.last}
-	var err error
-	func() {
-		defer r.mu.Unlock()
-		err = saveState(r.cfg.StateDir, s)
-	}()
+	// Encode under the lock (a consistent snapshot), write and fsync
+	// outside it, so a slow disk does not stall scrapes.
+	b, err := json.Marshal(&savedState{Version: stateVersion, Store: r.Name(), Identity: r.cfg.Identity, Current: r.cur, Last: r.last})
+	r.mu.Unlock()
+	if err == nil {
+		err = writeState(r.cfg.StateDir, r.Name(), b)
+	}
 	if err != nil {
 		r.stateFailed(err)
 		return

@@ -67,12 +67,9 @@ func loadState(dir, storeName string) (*savedState, error) {
 	return &s, nil
 }
 
-func saveState(dir string, s *savedState) error {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(statePath(dir, s.Store), b, 0o640)
+// writeState replaces a store's progress file atomically.
+func writeState(dir, storeName string, b []byte) error {
+	return atomicfile.Write(statePath(dir, storeName), b, 0o640)
 }
 
 // valid checks what a resumed pass relies on.
