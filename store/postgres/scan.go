@@ -10,7 +10,7 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
-// pageMode selects the WHERE clause of a page query.
+// pageMode selects the WHERE clause of a keyset page query.
 type pageMode int
 
 const (
@@ -19,40 +19,78 @@ const (
 	modeFrom                  // from $2 inclusive: resumes inside a run of duplicate ids
 )
 
-// pageSQL is the keyset query for one page. $1 is the row limit, $2 the key.
-// Identifiers come from Sanitize, never from raw user text.
+// pageSQL is the keyset query for one page. $1 is the row limit, $2 the
+// key as text. Identifiers come from Sanitize, never from raw user text.
+// With an index on the key, the WHERE and ORDER BY are on the key in its
+// own type and the index's collation, so the page is an index range scan.
 func (s *Store) pageSQL(mode pageMode) string {
+	k := s.plan.keyOrder
 	var where string
 	switch mode {
 	case modeFirst:
-		where = s.keyExpr + " IS NOT NULL"
+		where = k + " IS NOT NULL"
 	case modeAfter:
-		where = s.keyExpr + " > $2"
+		where = k + " > " + s.plan.param(2)
 	case modeFrom:
-		where = s.keyExpr + " >= $2"
+		where = k + " >= " + s.plan.param(2)
 	}
 	return fmt.Sprintf(`SELECT %s, %s FROM %s AS t WHERE %s ORDER BY %s%s LIMIT $1`,
-		s.keyExpr, s.valueExpr, s.table, where, s.keyExpr, s.tiebreak)
+		s.plan.keyText, s.valueExpr, s.table, where, k, s.tiebreak)
 }
 
+// blockSQL reads the rows of heap blocks [$1, $2) with a TID range scan.
+func (s *Store) blockSQL() string {
+	return fmt.Sprintf(`SELECT (t.ctid::text::point)[0]::bigint, %s, %s FROM %s AS t
+WHERE t.ctid >= $1::tid AND t.ctid < $2::tid AND %s IS NOT NULL`,
+		s.plan.keyText, s.valueExpr, s.table, s.plan.keyCol)
+}
+
+// pageQuery is the SQL and arguments of one page: a keyset page after
+// `last` (walkIndex, walkSorted), or blocks [from, to) (walkBlocks).
+func (s *Store) pageQuery(mode pageMode, last string, limit int, from, to int64) (string, []any) {
+	if s.plan.kind == walkBlocks {
+		return s.blockSQL(), []any{tid(from), tid(to)}
+	}
+	args := []any{limit}
+	if mode != modeFirst {
+		args = append(args, last)
+	}
+	return s.pageSQL(mode), args
+}
+
+func tid(block int64) string { return fmt.Sprintf("(%d,0)", block) }
+
 type row struct {
+	block int64
 	key   string
 	value []byte
 }
 
 // Scan calls fn for each record strictly after `after` (nil: from the
-// first), in bytewise key order. Rows whose key is NULL are not records and
-// are not walked. Duplicate ids come out adjacent, each row once, in ctid
-// order. Each page is read in its own read-only transaction, which ends
-// before fn sees the page. A server that goes away mid-scan makes Scan
-// return an error wrapping store.ErrUnavailable; the caller resumes from
-// the last key it saw (a resumed cursor inside a run of duplicates skips the
-// rest of that run, as the cursor cannot name a row, only a key).
+// first), in the walk's order (see Order). Rows whose key is NULL are not
+// records and are not walked. With an index, `after` is a key and
+// duplicate ids come out adjacent, each row once, in ctid order; without
+// one, `after` is a block position (Record.Cursor) and rows come in
+// physical order. Each page is read in its own read-only transaction,
+// which ends before fn sees the page. A server that goes away mid-scan
+// makes Scan return an error wrapping store.ErrUnavailable; the caller
+// resumes from the last key (or cursor) it saw (a resumed key cursor
+// inside a run of duplicates skips the rest of that run, as the cursor
+// cannot name a row, only a key).
 func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) error) error {
+	if s.plan.kind == walkBlocks {
+		return s.scanBlocks(ctx, after, fn)
+	}
 	mode := modeFirst
 	var last string
 	if after != nil {
-		mode, last = modeAfter, string(after)
+		if !s.plan.validKey(after) {
+			// A cursor saved by another kind of walk (the table's index
+			// changed): start over rather than fail every page.
+			s.opts.Logger.Warn("saved cursor is not a key of this table; walking from the start", "table", s.opts.Table)
+		} else {
+			mode, last = modeAfter, string(after)
+		}
 	}
 	seen := 0 // rows with key == last already yielded by this call
 	for {
@@ -103,16 +141,13 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 	}
 }
 
-// readPage reads one page whole, so that its transaction ends before the
-// caller's (possibly paced, slow) callback runs.
+// readPage reads one keyset page whole, so that its transaction ends
+// before the caller's (possibly paced, slow) callback runs.
 func (s *Store) readPage(ctx context.Context, mode pageMode, last string, limit int) ([]row, error) {
-	args := []any{limit}
-	if mode != modeFirst {
-		args = append(args, last)
-	}
+	q, args := s.pageQuery(mode, last, limit, 0, 0)
 	var page []row
 	err := s.readTx(ctx, "read postgres table "+s.opts.Table, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, s.pageSQL(mode), args...)
+		rows, err := tx.Query(ctx, q, args...)
 		if err != nil {
 			return err
 		}

@@ -67,6 +67,8 @@ func TestPostgres(t *testing.T) {
 	t.Run("Get", e.testGet)
 	t.Run("EstimateCount", e.testEstimateCount)
 	t.Run("Warnings", e.testWarnings)
+	t.Run("KeyTypes", e.testKeyTypes)
+	t.Run("Duplicates", e.testDuplicates)
 	t.Run("OpenErrors", e.testOpenErrors)
 	t.Run("ReadOnly", e.testReadOnly)
 	t.Run("StatementTimeout", e.testStatementTimeout)

@@ -1,5 +1,7 @@
 // Package postgres reads sigil records from a PostgreSQL table, strictly
-// read-only, in bytewise (COLLATE "C") key order with keyset pagination.
+// read-only, in the order an existing index on the key column serves
+// (keyset pagination: every page is an index range scan), or, with no such
+// index, in physical order by ranges of heap blocks (TID range scans).
 //
 // Every query runs in its own READ ONLY transaction with a statement timeout
 // and a short lock timeout; a page is read whole and the transaction ended
@@ -8,7 +10,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -20,8 +21,10 @@ import (
 )
 
 var (
-	_ store.Store     = (*Store)(nil)
-	_ store.Estimator = (*Store)(nil)
+	_ store.Store      = (*Store)(nil)
+	_ store.Estimator  = (*Store)(nil)
+	_ store.Orderer    = (*Store)(nil)
+	_ store.KeyCounter = (*Store)(nil)
 )
 
 // lockTimeout bounds how long a read waits behind an exclusive lock (DDL,
@@ -35,24 +38,35 @@ type Store struct {
 	table string // quoted identifier
 	relid uint32
 
-	keyExpr   string // the key as text in C order, e.g. t."id" COLLATE "C"
+	plan      plan
 	valueExpr string // the record document's bytes
 	tiebreak  string // ", t.ctid" when ids may repeat, else ""
 	unique    bool   // a unique index on the key: no duplicates possible
-	indexHint string // the CREATE INDEX that serves keyExpr's order
 	warnings  []string
+	blockSize int64   // the server's block size (walkBlocks)
+	perBlock  float64 // rows per heap block, estimated at open (walkBlocks)
 }
 
 // Name is the store's label value.
 func (s *Store) Name() string { return "postgres" }
 
 // Warnings lists conditions the caller should log once at startup: jsonb
-// columns that make js-mode checksums unreproducible, and a missing index
-// for the walk order.
+// columns that make js-mode checksums unreproducible, and a table that can
+// only be walked by sorting (a view without an index).
 func (s *Store) Warnings() []string { return append([]string(nil), s.warnings...) }
 
-// Compare is bytewise, as ORDER BY key COLLATE "C" is for UTF-8 text.
-func (s *Store) Compare(a, b []byte) int { return bytes.Compare(a, b) }
+// Describe is one line for the startup log: the order the walk follows.
+func (s *Store) Describe() string { return s.plan.describe(s.opts.Table) }
+
+// Order is the walk's order: Bytewise for a C-collated text key, a uuid
+// key, or a table walked by sorting; Grouped for other collations and
+// integer keys (the index's order); Unordered without an index.
+func (s *Store) Order() store.Order { return s.plan.order }
+
+// Compare orders two keys' texts: numerically for an integer key (the
+// walk's order), bytewise otherwise (the walk's order when Order is
+// Bytewise). It is 0 exactly when the keys are equal.
+func (s *Store) Compare(a, b []byte) int { return s.plan.compare(a, b) }
 
 // Close releases the connections. It never writes.
 func (s *Store) Close() error {
@@ -82,7 +96,9 @@ func (s *Store) readTx(ctx context.Context, what string, fn func(pgx.Tx) error) 
 		tx.Rollback(rctx) //nolint:errcheck // read-only: nothing to undo
 	}()
 	timeout := fmt.Sprintf("%dms", s.opts.StatementTimeout.Milliseconds())
-	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`, timeout, lockTimeout); err != nil {
+	// enable_sort off: the walk's pages are meant to be index range
+	// scans, and a planner that misjudges a small table must not sort it.
+	if _, err := tx.Exec(ctx, `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true), set_config('enable_sort', 'off', true)`, timeout, lockTimeout); err != nil {
 		return classify(ctx, what, err)
 	}
 	if err := fn(tx); err != nil {
@@ -97,7 +113,10 @@ func (s *Store) readTx(ctx context.Context, what string, fn func(pgx.Tx) error) 
 // Get re-reads one record by key. With duplicate ids it returns the first
 // in scan order. A NULL record column is found with a nil value.
 func (s *Store) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
-	q := fmt.Sprintf(`SELECT %s FROM %s AS t WHERE %s = $1`, s.valueExpr, s.table, s.keyExpr)
+	if !s.plan.validKey(key) {
+		return nil, false, nil
+	}
+	q := fmt.Sprintf(`SELECT %s FROM %s AS t WHERE %s = %s`, s.valueExpr, s.table, s.plan.keyOrder, s.plan.param(1))
 	if s.tiebreak != "" {
 		q += " ORDER BY t.ctid"
 	}
