@@ -170,4 +170,3 @@ FROM pg_collation co WHERE co.oid = $1`, collation).Scan(&ok)
 	}
 	return ok != nil && *ok, err
 }
-

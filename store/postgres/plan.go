@@ -93,7 +93,7 @@ func (p plan) compare(a, b []byte) int {
 // walkIndexInfo is the best btree index on the key column.
 type walkIndexInfo struct {
 	name      string
-	unique    bool // unique on the key column alone
+	unique    bool   // unique on the key column alone
 	collation string // quoted collation name when it differs from the column's, else ""
 	bytewise  bool
 }
