@@ -120,6 +120,7 @@ func openStores(ctx context.Context, cfg *config, logger *slog.Logger, lazy bool
 			if err != nil {
 				return nil, err
 			}
+			logger.Info(s.Describe(), "store", "postgres")
 			for _, w := range s.Warnings() {
 				logger.Warn(w, "store", "postgres")
 			}
