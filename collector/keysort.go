@@ -184,7 +184,7 @@ func (h *listHeap) Less(i, j int) bool {
 	return h.items[i].order < h.items[j].order
 }
 func (h *listHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *listHeap) Push(x any)   { h.items = append(h.items, x.(heapItem)) }
+func (h *listHeap) Push(x any)    { h.items = append(h.items, x.(heapItem)) }
 func (h *listHeap) Pop() any {
 	x := h.items[len(h.items)-1]
 	h.items = h.items[:len(h.items)-1]

@@ -65,6 +65,15 @@ func (s *Store) blocks(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// blockEnd is where the walk ends: the table's size, or the shard's end.
+func (s *Store) blockEnd(ctx context.Context) (int64, error) {
+	n, err := s.blocks(ctx)
+	if s.sharded() && s.rng.hiBlk >= 0 {
+		n = min(n, s.rng.hiBlk)
+	}
+	return n, err
+}
+
 func (s *Store) scanBlocks(ctx context.Context, after []byte, fn func(store.Record) error) error {
 	var from int64
 	if after != nil {
@@ -75,7 +84,8 @@ func (s *Store) scanBlocks(ctx context.Context, after []byte, fn func(store.Reco
 			from = b
 		}
 	}
-	end, err := s.blocks(ctx)
+	from = max(from, s.rng.loBlock)
+	end, err := s.blockEnd(ctx)
 	if err != nil {
 		return err
 	}
@@ -86,7 +96,7 @@ func (s *Store) scanBlocks(ctx context.Context, after []byte, fn func(store.Reco
 		}
 		if from >= end {
 			// The table may have grown during the walk.
-			if end, err = s.blocks(ctx); err != nil {
+			if end, err = s.blockEnd(ctx); err != nil {
 				return err
 			}
 			if from >= end {

@@ -32,6 +32,10 @@ type Options struct {
 	// ApplicationName is shown in pg_stat_activity; default
 	// "sigil-integrity-exporter".
 	ApplicationName string
+	// Shard and Shards split the walk: with Shards > 1 the store walks
+	// only range Shard (0-based) of Shards ranges of its walk order, so
+	// that Shards replicas each read about 1/Shards of the table.
+	Shard, Shards int
 	// Logger receives debug lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -73,6 +77,9 @@ func (o Options) validate() error {
 	}
 	if o.StatementTimeout < time.Millisecond {
 		return fmt.Errorf("postgres statement timeout %s: want at least 1ms", o.StatementTimeout)
+	}
+	if o.Shards > 1 && (o.Shard < 0 || o.Shard >= o.Shards) {
+		return fmt.Errorf("postgres shard %d/%d: want 0 <= shard < shards", o.Shard, o.Shards)
 	}
 	if _, err := tableIdent(o.Table); err != nil {
 		return err

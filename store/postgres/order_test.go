@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -302,6 +303,75 @@ func (e *env) testDuplicates(t *testing.T) {
 			want := map[string]int64{"k0": 3, "k1": 4, "k299": 3}
 			if err != nil || !maps.Equal(counts, want) {
 				t.Errorf("CountKeys = %v, %v; want %v", counts, err, want)
+			}
+		})
+	}
+}
+
+// testShards splits each kind of walk into shards: together they read
+// every row exactly once, each about its share, in the walk's order; ids
+// that repeat stay in one shard.
+func (e *env) testShards(t *testing.T) {
+	tables := []struct {
+		name    string
+		even    bool // shares are checked for evenness (statistics or offsets)
+		ordered bool
+	}{
+		{"keys_text", true, true},     // pg_stats histogram
+		{"keys_bigint", true, true},   // histogram of integers, numeric order
+		{"keys_uuid", true, true},     //
+		{"keys_text_c", true, true},   //
+		{"dups_index", true, false},   // repeated ids: offsets in the index
+		{"keys_noindex", true, false}, // block ranges
+		{"keys_text_icu", true, true}, // a linguistic collation
+		{"rows_view", false, false},   // a view: hash split
+	}
+	for _, tt := range tables {
+		t.Run(tt.name, func(t *testing.T) {
+			all := scanKeys(t, e.open(t, Options{Table: "app." + tt.name, PageSize: 50}), nil)
+			if len(all) == 0 && tt.name == "keys_text_icu" {
+				t.Skip("no ICU table")
+			}
+			const n = 3
+			var union []string
+			for i := 0; i < n; i++ {
+				s := e.open(t, Options{Table: "app." + tt.name, PageSize: 40, Shard: i, Shards: n})
+				got := scanKeys(t, s, nil)
+				if tt.even && (len(got) < len(all)/n*6/10 || len(got) > len(all)/n*14/10) {
+					t.Errorf("shard %d/%d: %d of %d rows, want about a third", i, n, len(got), len(all))
+				}
+				if est, err := s.EstimateCount(ctxT(t)); err != nil || (tt.name != "rows_view" && est > int64(len(all))/n+1) {
+					t.Errorf("shard %d/%d: EstimateCount = %d, %v; want about %d", i, n, est, err, len(all)/n)
+				}
+				// A resumed shard stays in its range.
+				if len(got) > 10 {
+					var cursor []byte
+					j := 0
+					s.Scan(ctxT(t), nil, func(r store.Record) error {
+						if j++; j == 10 {
+							cursor = append([]byte(nil), r.Key...)
+							if r.Cursor != nil {
+								cursor = append([]byte(nil), r.Cursor...)
+							}
+							return errors.New("stop")
+						}
+						return nil
+					})
+					rest := scanKeys(t, s, cursor)
+					if tt.ordered && !slices.Equal(rest, got[10:]) {
+						t.Errorf("shard %d/%d resumed after %q: %d keys, want the %d after it", i, n, cursor, len(rest), len(got)-10)
+					}
+				}
+				union = append(union, got...)
+			}
+			if (tt.ordered || tt.name == "dups_index") && !slices.Equal(union, all) {
+				t.Errorf("the shards' walks, one after another, are not the whole walk (%d vs %d keys)", len(union), len(all))
+			}
+			slices.Sort(union)
+			sorted := slices.Clone(all)
+			slices.Sort(sorted)
+			if !slices.Equal(union, sorted) {
+				t.Errorf("shards read %d rows together, want each of the %d exactly once", len(union), len(all))
 			}
 		})
 	}

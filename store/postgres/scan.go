@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,23 +20,36 @@ const (
 	modeFrom                  // from $2 inclusive: resumes inside a run of duplicate ids
 )
 
-// pageSQL is the keyset query for one page. $1 is the row limit, $2 the
-// key as text. Identifiers come from Sanitize, never from raw user text.
-// With an index on the key, the WHERE and ORDER BY are on the key in its
-// own type and the index's collation, so the page is an index range scan.
-func (s *Store) pageSQL(mode pageMode) string {
+// keysetSQL is the keyset query for one page. $1 is the row limit; the
+// key after which the page starts (modeAfter, modeFrom) and the shard's
+// range (Options.Shards) are text parameters cast to the key's type.
+// Identifiers come from Sanitize, never from raw user text. With an index
+// on the key, the WHERE and ORDER BY are on the key in its own type and
+// the index's collation, so the page is an index range scan.
+func (s *Store) keysetSQL(mode pageMode, last string, limit int) (string, []any) {
+	args := []any{limit}
+	arg := func(v string) string {
+		args = append(args, v)
+		return s.plan.param(len(args))
+	}
 	k := s.plan.keyOrder
-	var where string
+	var conds []string
 	switch mode {
 	case modeFirst:
-		where = k + " IS NOT NULL"
+		conds = append(conds, k+" IS NOT NULL")
 	case modeAfter:
-		where = k + " > " + s.plan.param(2)
+		conds = append(conds, k+" > "+arg(last))
 	case modeFrom:
-		where = k + " >= " + s.plan.param(2)
+		conds = append(conds, k+" >= "+arg(last))
+	}
+	if s.rng.lo != nil {
+		conds = append(conds, k+" >= "+arg(*s.rng.lo))
+	}
+	if s.rng.hi != nil {
+		conds = append(conds, k+" < "+arg(*s.rng.hi))
 	}
 	return fmt.Sprintf(`SELECT %s, %s FROM %s AS t WHERE %s ORDER BY %s%s LIMIT $1`,
-		s.plan.keyText, s.valueExpr, s.table, where, k, s.tiebreak)
+		s.plan.keyText, s.valueExpr, s.table, strings.Join(conds, " AND "), k, s.tiebreak), args
 }
 
 // blockSQL reads the rows of heap blocks [$1, $2) with a TID range scan.
@@ -51,11 +65,7 @@ func (s *Store) pageQuery(mode pageMode, last string, limit int, from, to int64)
 	if s.plan.kind == walkBlocks {
 		return s.blockSQL(), []any{tid(from), tid(to)}
 	}
-	args := []any{limit}
-	if mode != modeFirst {
-		args = append(args, last)
-	}
-	return s.pageSQL(mode), args
+	return s.keysetSQL(mode, last, limit)
 }
 
 func tid(block int64) string { return fmt.Sprintf("(%d,0)", block) }
@@ -78,9 +88,15 @@ type row struct {
 // inside a run of duplicates skips the rest of that run, as the cursor
 // cannot name a row, only a key).
 func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) error) error {
+	if s.sharded() && (after == nil || !s.rng.ready) {
+		if err := s.computeRange(ctx); err != nil {
+			return err
+		}
+	}
 	if s.plan.kind == walkBlocks {
 		return s.scanBlocks(ctx, after, fn)
 	}
+	hashed := s.sharded() && s.plan.kind == walkSorted
 	mode := modeFirst
 	var last string
 	if after != nil {
@@ -120,6 +136,9 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 				seen++
 			} else {
 				last, seen = r.key, 1
+			}
+			if hashed && !s.hashShare(r.key) {
+				continue
 			}
 			if err := fn(store.Record{Key: []byte(r.key), Value: r.value}); err != nil {
 				return err
@@ -162,4 +181,36 @@ func (s *Store) readPage(ctx context.Context, mode pageMode, last string, limit 
 		return rows.Err()
 	})
 	return page, err
+}
+
+// ExplainPage runs EXPLAIN (ANALYZE, BUFFERS) on the page the walk reads
+// after `after` (nil: the first page), in the walk's own read-only
+// transaction settings, and returns the plan as text: what one page costs
+// the server (for docs/PERFORMANCE.md and an operator's doubts).
+func (s *Store) ExplainPage(ctx context.Context, after []byte) (string, error) {
+	var q string
+	var args []any
+	switch {
+	case s.plan.kind == walkBlocks:
+		from, ok := parseBlockCursor(after)
+		if !ok {
+			from = 0
+		}
+		span := max(int64(1), int64(float64(s.opts.PageSize)/s.perBlock))
+		q, args = s.pageQuery(modeFirst, "", 0, from, from+span)
+	case after == nil:
+		q, args = s.pageQuery(modeFirst, "", s.opts.PageSize, 0, 0)
+	default:
+		q, args = s.pageQuery(modeAfter, string(after), s.opts.PageSize, 0, 0)
+	}
+	var out []string
+	err := s.readTx(ctx, "explain postgres page", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+q, args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return strings.Join(out, "\n"), err
 }

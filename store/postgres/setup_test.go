@@ -69,6 +69,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("Warnings", e.testWarnings)
 	t.Run("KeyTypes", e.testKeyTypes)
 	t.Run("Duplicates", e.testDuplicates)
+	t.Run("Shards", e.testShards)
 	t.Run("OpenErrors", e.testOpenErrors)
 	t.Run("ReadOnly", e.testReadOnly)
 	t.Run("StatementTimeout", e.testStatementTimeout)

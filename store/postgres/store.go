@@ -43,8 +43,9 @@ type Store struct {
 	tiebreak  string // ", t.ctid" when ids may repeat, else ""
 	unique    bool   // a unique index on the key: no duplicates possible
 	warnings  []string
-	blockSize int64   // the server's block size (walkBlocks)
-	perBlock  float64 // rows per heap block, estimated at open (walkBlocks)
+	rng       shardRange // the share of the walk this store reads (Options.Shards)
+	blockSize int64      // the server's block size (walkBlocks)
+	perBlock  float64    // rows per heap block, estimated at open (walkBlocks)
 }
 
 // Name is the store's label value.
@@ -148,7 +149,7 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
 const smallTable = 256 << 20
 
 // EstimateCount returns the planner's row estimate (pg_class.reltuples,
-// summed over partitions). When the table was never analyzed and is small,
+// summed over partitions), divided by Shards when the store walks a shard. When the table was never analyzed and is small,
 // it counts the rows instead; a large unanalyzed table estimates 0.
 func (s *Store) EstimateCount(ctx context.Context) (int64, error) {
 	var n int64
@@ -162,11 +163,17 @@ FROM pg_partition_tree($1::oid::regclass) p JOIN pg_class c ON c.oid = p.relid`,
 			return err
 		}
 		if n > 0 || size > smallTable {
+			if s.sharded() {
+				n /= int64(s.opts.Shards)
+			}
 			return nil
 		}
 		start := time.Now()
 		err = tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s`, s.table)).Scan(&n)
 		s.opts.Logger.Debug("postgres table never analyzed: counted rows", "rows", n, "took", time.Since(start))
+		if s.sharded() {
+			n /= int64(s.opts.Shards)
+		}
 		return err
 	})
 	return n, err
