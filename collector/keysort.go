@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"unsafe"
 )
 
 // A store whose walk is not bytewise (PostgreSQL in a linguistic collation,
@@ -18,9 +19,12 @@ import (
 // whatever the number of records; the copy keeps the CRC-protected format.
 
 var (
-	sortRunBytes = 8 << 20
+	sortRunBytes = 4 << 20 // keys and their entries, per run
 	sortFanIn    = 64
 )
+
+// sortEntrySize is what an entry costs in a run beside its key.
+const sortEntrySize = int(unsafe.Sizeof(sortEntry{}))
 
 // sortedSuffix names the bytewise-sorted copy of a key list.
 const sortedSuffix = ".sorted"
@@ -47,6 +51,7 @@ func sortKeyList(src, dst string) error {
 	}()
 	var batch []sortEntry
 	var arena []byte
+	used := 0
 	flush := func(path string) error {
 		slices.SortStableFunc(batch, func(a, b sortEntry) int { return bytes.Compare(a.key, b.key) })
 		w, err := createKeyList(path, 0)
@@ -59,11 +64,11 @@ func sortKeyList(src, dst string) error {
 				return err
 			}
 		}
-		batch, arena = batch[:0], arena[:0]
+		batch, arena, used = batch[:0], arena[:0], 0
 		return w.close()
 	}
 	for r.next() {
-		if len(arena)+len(r.key) > sortRunBytes && len(batch) > 0 {
+		if used+len(r.key)+sortEntrySize > sortRunBytes && len(batch) > 0 {
 			// Keys point into arena: a run ends before it would grow.
 			run := fmt.Sprintf("%s.run%d", dst, len(runs))
 			runs = append(runs, run)
@@ -71,12 +76,15 @@ func sortKeyList(src, dst string) error {
 				return err
 			}
 		}
-		if arena == nil {
-			arena = make([]byte, 0, sortRunBytes)
+		if len(arena)+len(r.key) > cap(arena) {
+			// A new block for the keys: the entries already made keep
+			// pointing into the old one until the run is written.
+			arena = make([]byte, 0, max(64<<10, len(r.key)))
 		}
 		start := len(arena)
 		arena = append(arena, r.key...)
 		batch = append(batch, sortEntry{key: arena[start:len(arena):len(arena)], sum: r.sum})
+		used += len(r.key) + sortEntrySize
 	}
 	if r.err != nil {
 		return r.err

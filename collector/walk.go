@@ -170,7 +170,13 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 		start := time.Now()
 		n = 0
 		full := false
-		err := w.Store.Scan(ctx, cursor, func(rec store.Record) error {
+		sctx := ctx
+		if chunk > 0 {
+			// The record after the chunk is read too (it shows where
+			// the key changes).
+			sctx = store.WithScanHint(ctx, chunk+1)
+		}
+		err := w.Store.Scan(sctx, cursor, func(rec store.Record) error {
 			if !w.Shard.Has(rec.Key) {
 				return nil
 			}

@@ -134,3 +134,18 @@ var ErrUnavailable = errors.New("store unavailable")
 // LevelDB path without a CURRENT file, a table that does not exist. It is a
 // configuration error, not a transient one.
 var ErrNotFound = errors.New("store not found")
+
+type scanHintKey struct{}
+
+// WithScanHint tells a Store's Scan that the caller expects to read about
+// n records before it stops (a paced chunk), so that the store reads
+// little more than that and reads nothing ahead. n <= 0: the whole store.
+func WithScanHint(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, scanHintKey{}, n)
+}
+
+// ScanHint is the hint WithScanHint gave; 0: none.
+func ScanHint(ctx context.Context) int {
+	n, _ := ctx.Value(scanHintKey{}).(int)
+	return max(n, 0)
+}

@@ -89,7 +89,11 @@ func (s *Store) scanBlocks(ctx context.Context, after []byte, fn func(store.Reco
 	if err != nil {
 		return err
 	}
-	span := max(int64(1), int64(float64(s.opts.PageSize)/s.perBlock))
+	size := s.opts.PageSize
+	if hint := store.ScanHint(ctx); hint > 0 {
+		size = min(size, hint) // a paced caller: read about what it needs
+	}
+	span := max(int64(1), int64(float64(size)/s.perBlock))
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -122,9 +126,9 @@ func (s *Store) scanBlocks(ctx context.Context, after []byte, fn func(store.Reco
 		}
 		// Keep pages near PageSize rows whatever the row width.
 		switch n := len(page); {
-		case n > 2*s.opts.PageSize && span > 1:
+		case n > 2*size && span > 1:
 			span /= 2
-		case n < s.opts.PageSize/2 && span < 1<<20:
+		case n < size/2 && span < 1<<20:
 			span *= 2
 		}
 		from = to
@@ -134,20 +138,13 @@ func (s *Store) scanBlocks(ctx context.Context, after []byte, fn func(store.Reco
 func (s *Store) readBlocks(ctx context.Context, from, to int64) ([]row, error) {
 	q, args := s.pageQuery(modeFirst, "", 0, from, to)
 	var page []row
-	err := s.readTx(ctx, "read postgres table "+s.opts.Table, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q, args...)
-		if err != nil {
+	err := s.readPipelined(ctx, "read postgres table "+s.opts.Table, q, args, func(rows pgx.Rows) error {
+		var r row
+		if err := rows.Scan(&r.block, &r.key, &r.value); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.block, &r.key, &r.value); err != nil {
-				return err
-			}
-			page = append(page, r)
-		}
-		return rows.Err()
+		page = append(page, r)
+		return nil
 	})
 	return page, err
 }

@@ -100,3 +100,11 @@ func tableIdent(table string) (pgx.Identifier, error) {
 	}
 	return pgx.Identifier(parts), nil
 }
+
+// Sharded returns o walking shard i of n when on is true (and n > 1).
+func (o Options) Sharded(on bool, i, n int) Options {
+	if on && n > 1 {
+		o.Shard, o.Shards = i, n
+	}
+	return o
+}

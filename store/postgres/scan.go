@@ -97,46 +97,50 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 		return s.scanBlocks(ctx, after, fn)
 	}
 	hashed := s.sharded() && s.plan.kind == walkSorted
-	mode := modeFirst
-	var last string
+	hint := store.ScanHint(ctx) // 0: the caller reads everything
+	size := s.opts.PageSize
+	if hint > 0 {
+		size = min(size, hint)
+	}
+	req := pageReq{mode: modeFirst, limit: size}
 	if after != nil {
 		if !s.plan.validKey(after) {
 			// A cursor saved by another kind of walk (the table's index
 			// changed): start over rather than fail every page.
 			s.opts.Logger.Warn("saved cursor is not a key of this table; walking from the start", "table", s.opts.Table)
 		} else {
-			mode, last = modeAfter, string(after)
+			req.mode, req.last = modeAfter, string(after)
 		}
 	}
-	seen := 0 // rows with key == last already yielded by this call
+	// Without a hint, one page is read ahead while fn consumes the
+	// current one, so the server's time and the caller's overlap. A
+	// paced caller (a hint) gets pages of its size and no read-ahead.
+	ctx, cancel := context.WithCancel(ctx)
+	var inflight *fetch
+	defer func() {
+		cancel()
+		if inflight != nil {
+			<-inflight.done
+		}
+	}()
+	inflight = s.fetch(ctx, func(ctx context.Context) ([]row, error) { return s.readPage(ctx, req) })
+	yielded := 0
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		limit := s.opts.PageSize
-		if mode == modeFrom {
-			limit += seen
-		}
-		start := time.Now()
-		page, err := s.readPage(ctx, mode, last, limit)
+		<-inflight.done
+		page, err := inflight.page, inflight.err
+		inflight = nil
 		if err != nil {
 			return err
 		}
-		s.opts.Logger.Debug("postgres page read", "rows", len(page), "took", time.Since(start))
-		rows := page
-		if mode == modeFrom {
-			skip := 0
-			for skip < len(rows) && skip < seen && rows[skip].key == last {
-				skip++
-			}
-			rows = rows[skip:]
+		rows, next, more, err := s.nextPage(req, page, size)
+		if err != nil {
+			return err
+		}
+		yielded += len(rows)
+		if more && (hint == 0 || yielded < hint) {
+			inflight = s.fetch(ctx, func(ctx context.Context) ([]row, error) { return s.readPage(ctx, next) })
 		}
 		for _, r := range rows {
-			if r.key == last {
-				seen++
-			} else {
-				last, seen = r.key, 1
-			}
 			if hashed && !s.hashShare(r.key) {
 				continue
 			}
@@ -144,41 +148,92 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 				return err
 			}
 		}
-		if len(page) < limit {
+		if !more {
 			return nil
 		}
-		if len(rows) == 0 {
-			// A full page of rows we had already yielded: cannot
-			// happen with a stable ctid order, but never loop.
-			return fmt.Errorf("postgres scan of %s made no progress at key %q: %w", s.opts.Table, last, store.ErrUnavailable)
-		}
-		if s.unique {
-			mode = modeAfter
-		} else {
-			mode = modeFrom
+		req = next
+		if inflight == nil {
+			inflight = s.fetch(ctx, func(ctx context.Context) ([]row, error) { return s.readPage(ctx, next) })
 		}
 	}
 }
 
+// pageReq is one keyset page to read: where it starts and how many rows.
+type pageReq struct {
+	mode  pageMode
+	last  string
+	limit int
+	seen  int // rows with key == last already yielded (modeFrom skips them)
+}
+
+// nextPage trims the rows of req's page that were yielded before (a run
+// of duplicate ids across pages) and works out the next page's request.
+func (s *Store) nextPage(req pageReq, page []row, size int) (rows []row, next pageReq, more bool, err error) {
+	rows = page
+	if req.mode == modeFrom {
+		skip := 0
+		for skip < len(rows) && skip < req.seen && rows[skip].key == req.last {
+			skip++
+		}
+		rows = rows[skip:]
+	}
+	next = req
+	for _, r := range rows {
+		if r.key == next.last {
+			next.seen++
+		} else {
+			next.last, next.seen = r.key, 1
+		}
+	}
+	if len(page) < req.limit {
+		return rows, next, false, nil
+	}
+	if len(rows) == 0 {
+		// A full page of rows we had already yielded: cannot happen
+		// with a stable ctid order, but never loop.
+		return nil, next, false, fmt.Errorf("postgres scan of %s made no progress at key %q: %w", s.opts.Table, req.last, store.ErrUnavailable)
+	}
+	next.mode, next.limit = modeAfter, size
+	if !s.unique {
+		next.mode, next.limit = modeFrom, size+next.seen
+	}
+	return rows, next, true, nil
+}
+
+// fetch is a page being read in the background.
+type fetch struct {
+	page []row
+	err  error
+	done chan struct{}
+}
+
+func (s *Store) fetch(ctx context.Context, read func(context.Context) ([]row, error)) *fetch {
+	f := &fetch{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		if err := ctx.Err(); err != nil {
+			f.err = err
+			return
+		}
+		start := time.Now()
+		f.page, f.err = read(ctx)
+		s.opts.Logger.Debug("postgres page read", "rows", len(f.page), "took", time.Since(start))
+	}()
+	return f
+}
+
 // readPage reads one keyset page whole, so that its transaction ends
 // before the caller's (possibly paced, slow) callback runs.
-func (s *Store) readPage(ctx context.Context, mode pageMode, last string, limit int) ([]row, error) {
-	q, args := s.pageQuery(mode, last, limit, 0, 0)
+func (s *Store) readPage(ctx context.Context, req pageReq) ([]row, error) {
+	q, args := s.pageQuery(req.mode, req.last, req.limit, 0, 0)
 	var page []row
-	err := s.readTx(ctx, "read postgres table "+s.opts.Table, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q, args...)
-		if err != nil {
+	err := s.readPipelined(ctx, "read postgres table "+s.opts.Table, q, args, func(rows pgx.Rows) error {
+		var r row
+		if err := rows.Scan(&r.key, &r.value); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.key, &r.value); err != nil {
-				return err
-			}
-			page = append(page, r)
-		}
-		return rows.Err()
+		page = append(page, r)
+		return nil
 	})
 	return page, err
 }
