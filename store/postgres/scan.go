@@ -132,6 +132,11 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 		if err != nil {
 			return err
 		}
+		if hint == 0 && size < fullSpeedPages*s.opts.PageSize {
+			// A caller that reads everything gets larger pages, up to
+			// fullSpeedPages times the page size: fewer round trips.
+			size = min(2*size, fullSpeedPages*s.opts.PageSize)
+		}
 		rows, next, more, err := s.nextPage(req, page, size)
 		if err != nil {
 			return err
@@ -157,6 +162,10 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 		}
 	}
 }
+
+// fullSpeedPages bounds how far pages grow when the caller reads the whole
+// table (no scan hint): 8 × 500 rows of 1 KiB is 4 MiB a page.
+const fullSpeedPages = 8
 
 // pageReq is one keyset page to read: where it starts and how many rows.
 type pageReq struct {
