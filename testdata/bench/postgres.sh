@@ -21,13 +21,14 @@
 #    under /usr/bin/time -v: wall time, user+sys CPU, peak RSS. check must
 #    print "Checked N sigils. 0 failures."
 # 5. For each table: EXPLAIN (ANALYZE, BUFFERS) of the walk's page in the
-#    middle of the table (pgfloor -explain), as the exporter runs it.
+#    middle of the table (pgfloor -explain), as the exporter runs it: a page
+#    of 500 rows (full speed) and of 13 (a paced chunk at 1M records / 24 h).
 #
 # Environment: COUNT (default 200000), RUNS (3), PGBENCH_PORT (55439),
 # KEYTYPES ("text bigint uuid"),
 # PAGE_SIZE (the exporter's default when empty). Stop the cluster with
 #   pg_ctl -D SCRATCH_DIR/pgdata stop     (as the postgres user when root)
-# Needs: go, node, PostgreSQL 14+ server binaries, psql, GNU time.
+# Needs: go, node, PostgreSQL 14+ server binaries, psql, GNU time, bc.
 set -euo pipefail
 
 scratch=${1:-/tmp/sigil-pgbench}
@@ -86,7 +87,12 @@ done
 
 # --- 4. floor and check -------------------------------------------------------
 results="$scratch/results.tsv"
-printf 'db\ttable\tprogram\trun\twall_s\tcpu_s\tpeak_rss_kib\trecords\n' >"$results"
+printf 'db\ttable\tprogram\trun\twall_s\tcpu_s\tpeak_rss_kib\trecords\tserver_cpu_s\n' >"$results"
+# server_cpu: CPU seconds of the cluster's processes (the postmaster's own
+# and its exited children's: the backend that served the run), from
+# /proc/PID/stat utime+stime+cutime+cstime of the postmaster.
+postmaster=$(head -1 "$scratch/pgdata/postmaster.pid")
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15+$16+$17)/hz}' "/proc/$postmaster/stat"; }
 timed() { # timed OUT CMD...: runs CMD under GNU time, prints wall cpu rss
 	/usr/bin/time -v -o "$1.time" "${@:2}" >"$1" 2>&1 || true
 	awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); w=(n==3)?a[1]*3600+a[2]*60+a[3]:a[1]*60+a[2]}
@@ -103,10 +109,13 @@ for spec in $dbs; do
 		psql_in "$db" -tAc "SELECT count(*) FROM $t" >/dev/null # warm the page cache
 		for r in $(seq "$runs"); do
 			out="$scratch/floor-$db-$t-$r"
+			s0=$(server_cpu)
 			line=$(timed "$out" "$scratch/pgfloor" -dsn "$dsn" -table "$t")
-			printf '%s\t%s\tfloor\t%d\t%s\t%s\n' "$db" "$t" "$r" "$line" "$(sed -n 's/.*records=\([0-9]*\).*/\1/p' "$out")" >>"$results"
+			sleep 0.2 # the backend exits and is reaped
+			printf '%s\t%s\tfloor\t%d\t%s\t%s\t%.2f\n' "$db" "$t" "$r" "$line" "$(sed -n 's/.*records=\([0-9]*\).*/\1/p' "$out")" "$(echo "$(server_cpu) - $s0" | bc)" >>"$results"
 			out="$scratch/check-$db-$t-$r"
 			rm -rf "$scratch/state" "$scratch/reports"
+			s0=$(server_cpu)
 			line=$(timed "$out" "$scratch/sie" check --store.postgres.dsn="$dsn" --store.postgres.table="$t" "${page[@]}" \
 				--verify.key-file="$repo/testdata/keys/current.key" --report.dir="$scratch/reports" --state.path="$scratch/state" --log.level=warn)
 			if ! grep -q "^Checked $count sigils. 0 failures." "$out"; then
@@ -114,7 +123,8 @@ for spec in $dbs; do
 				cat "$out" >&2
 				exit 1
 			fi
-			printf '%s\t%s\tcheck\t%d\t%s\t%s\n' "$db" "$t" "$r" "$line" "$count" >>"$results"
+			sleep 0.2
+			printf '%s\t%s\tcheck\t%d\t%s\t%s\t%.2f\n' "$db" "$t" "$r" "$line" "$count" "$(echo "$(server_cpu) - $s0" | bc)" >>"$results"
 		done
 	done
 done
@@ -123,18 +133,20 @@ done
 for spec in $dbs; do
 	db=${spec%%:*}
 	for kt in $keytypes; do
-		echo "== $db.sigils_$kt"
-		"$scratch/pgfloor" -explain -dsn "postgres://postgres@127.0.0.1:$port/$db?sslmode=disable" -table "sigils_$kt"
+		for rows in 500 13; do # a full-speed page; a paced one at 1M records / 24 h
+			echo "== $db.sigils_$kt, page of $rows rows"
+			"$scratch/pgfloor" -explain -page "$rows" -dsn "postgres://postgres@127.0.0.1:$port/$db?sslmode=disable" -table "sigils_$kt"
+		done
 	done
 done >"$scratch/explain.txt"
 
 # --- summary ------------------------------------------------------------------
 {
 	echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-	printf 'db\ttable\tfloor_best_s\tcheck_best_s\tratio\tcheck_cpu_s\tcheck_peak_rss_mib\n'
-	awk -F'\t' 'NR>1{k=$1"\t"$2; if($3=="floor"){if(!(k in f)||$5<f[k])f[k]=$5}
-		else{if(!(k in c)||$5<c[k]){c[k]=$5;cpu[k]=$6} if($7>rss[k])rss[k]=$7}}
-		END{for(k in c)printf "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.1f\n",k,f[k],c[k],f[k]/c[k],cpu[k],rss[k]/1024}' "$results" | sort
+	printf 'db\ttable\tfloor_best_s\tcheck_best_s\tratio\tfloor_cpu_s(client+server)\tcheck_cpu_s(client+server)\tcpu_ratio\tcheck_peak_rss_mib\n'
+	awk -F'\t' 'NR>1{k=$1"\t"$2; if($3=="floor"){if(!(k in f)||$5<f[k]){f[k]=$5;fc[k]=$6;fs[k]=$9}}
+		else{if(!(k in c)||$5<c[k]){c[k]=$5;cc[k]=$6;cs[k]=$9} if($7>rss[k])rss[k]=$7}}
+		END{for(k in c)printf "%s\t%.2f\t%.2f\t%.2f\t%.2f+%.2f\t%.2f+%.2f\t%.2f\t%.1f\n",k,f[k],c[k],f[k]/c[k],fc[k],fs[k],cc[k],cs[k],(fc[k]+fs[k])/(cc[k]+cs[k]),rss[k]/1024}' "$results" | sort
 	echo
 	grep -E '^==|Buffers|Sort|Scan|Execution Time|Planning Time' "$scratch/explain.txt" | sed 's/^/  /'
 } | tee "$scratch/summary.txt"

@@ -10,7 +10,7 @@
 // Usage (from the repository root):
 //
 //	go run ./testdata/bench/pgfloor -dsn DSN -table TABLE
-//	go run ./testdata/bench/pgfloor -dsn DSN -table TABLE -explain
+//	go run ./testdata/bench/pgfloor -dsn DSN -table TABLE -explain [-page ROWS]
 //
 // testdata/bench/postgres.sh runs it beside check; docs/PERFORMANCE.md has
 // the figures.
@@ -35,10 +35,11 @@ func main() {
 	dsn := flag.String("dsn", os.Getenv("DATABASE_URL"), "PostgreSQL DSN")
 	table := flag.String("table", "sigils", "table")
 	explain := flag.Bool("explain", false, "print EXPLAIN (ANALYZE, BUFFERS) of one page of the walk instead")
+	page := flag.Int("page", 500, "with -explain: rows in the page (a paced walk reads about a second's worth of records, plus one)")
 	flag.Parse()
 	var err error
 	if *explain {
-		err = explainPage(*dsn, *table)
+		err = explainPage(*dsn, *table, *page)
 	} else {
 		err = floor(*dsn, *table)
 	}
@@ -79,9 +80,9 @@ func floor(dsn, table string) error {
 	return nil
 }
 
-func explainPage(dsn, table string) error {
+func explainPage(dsn, table string, page int) error {
 	ctx := context.Background()
-	s, err := postgres.Open(ctx, postgres.Options{DSN: dsn, Table: table})
+	s, err := postgres.Open(ctx, postgres.Options{DSN: dsn, Table: table, PageSize: page})
 	if err != nil {
 		return err
 	}
