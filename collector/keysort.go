@@ -46,7 +46,7 @@ func sortKeyList(src, dst string) error {
 	var runs []string
 	defer func() {
 		for _, f := range runs {
-			os.Remove(f)
+			_ = os.Remove(f) // best effort: temporary runs
 		}
 	}()
 	var batch []sortEntry
@@ -60,7 +60,7 @@ func sortKeyList(src, dst string) error {
 		}
 		for _, e := range batch {
 			if err := w.add(e.key, e.sum); err != nil {
-				w.close()
+				_ = w.close() // the add's error says more
 				return err
 			}
 		}
@@ -116,14 +116,14 @@ func sortKeyList(src, dst string) error {
 				return err
 			}
 			for _, f := range group {
-				os.Remove(f)
+				_ = os.Remove(f) // merged: best effort
 			}
 			next = append(next, out)
 		}
 		runs = next
 	}
 	if err := mergeKeyLists(runs, tmp); err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp) // best effort
 		return err
 	}
 	return os.Rename(tmp, dst)
@@ -158,14 +158,14 @@ func mergeKeyLists(srcs []string, dst string) error {
 	for h.Len() > 0 {
 		top := h.items[0]
 		if err := w.add(top.r.key, top.r.sum); err != nil {
-			w.close()
+			_ = w.close() // the add's error says more
 			return err
 		}
 		if top.r.next() {
 			heap.Fix(h, 0)
 		} else {
 			if top.r.err != nil {
-				w.close()
+				_ = w.close() // the damage says more
 				return top.r.err
 			}
 			heap.Pop(h)

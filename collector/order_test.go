@@ -309,7 +309,9 @@ func TestSortKeyList(t *testing.T) {
 	// A damaged list is an error, not a shorter sorted list.
 	b, _ := os.ReadFile(src)
 	b[len(b)/2] ^= 0xff
-	os.WriteFile(src, b, 0o600)
+	if err := os.WriteFile(src, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := sortKeyList(src, dst+"2"); err == nil {
 		t.Error("sorting a damaged key list succeeded")
 	}

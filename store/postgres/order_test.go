@@ -50,7 +50,7 @@ func (e *env) query(t *testing.T, fn func(context.Context, *pgx.Conn) error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	if err := fn(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func (e *env) testShards(t *testing.T) {
 				if len(got) > 10 {
 					var cursor []byte
 					j := 0
-					s.Scan(ctxT(t), nil, func(r store.Record) error {
+					_ = s.Scan(ctxT(t), nil, func(r store.Record) error { // stopped on purpose
 						if j++; j == 10 {
 							cursor = append([]byte(nil), r.Key...)
 							if r.Cursor != nil {
