@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -127,6 +130,66 @@ func TestMissingAndCrossNotBytewise(t *testing.T) {
 			rep = check()
 			if ids := missingIDs(rep); len(ids) != 0 {
 				t.Errorf("third pass names %v missing again", ids)
+			}
+		})
+	}
+}
+
+// TestCheckPostgresKeyTypes: tables keyed as apps key them (text, bigint,
+// uuid primary keys), rows written and signed by real Node crypto
+// (make-postgres-bench.js), are checked clean by `check`: integer and
+// uuid ids are valid ids, compared with the key's text; a row whose id
+// disagrees with its key fails `key` with both as text.
+func TestCheckPostgresKeyTypes(t *testing.T) {
+	t.Parallel()
+	node := needNode(t)
+	c := pgtest.Start(t)
+	c.CreateDatabase("keytypes")
+	const rows = 60
+	for _, kt := range []string{"text", "bigint", "uuid"} {
+		t.Run(kt, func(t *testing.T) {
+			table := "sigils_" + kt
+			c.ExecIn("keytypes", fmt.Sprintf(`CREATE TABLE %s (id %s PRIMARY KEY, data json, checksum text, signature text, type text, created_at timestamptz)`, table, kt))
+			out, err := exec.Command(node, filepath.Join(repo, "testdata/node/make-postgres-bench.js"), kt, fmt.Sprint(rows)).Output()
+			if err != nil {
+				t.Fatalf("make-postgres-bench.js: %v", err)
+			}
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, c.DSNFor("keytypes"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = conn.PgConn().CopyFrom(ctx, bytes.NewReader(out), fmt.Sprintf(`COPY %s (id, data, checksum, signature, type, created_at) FROM STDIN`, table))
+			_ = conn.Close(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ExecIn("keytypes", fmt.Sprintf(`GRANT SELECT ON %s TO %s`, table, pgtest.ReaderRole))
+			reports := t.TempDir()
+			run := func() (int, string, string) {
+				return runCLI(t, "check", "--store.postgres.dsn="+c.ReaderDSN("keytypes"), "--store.postgres.table="+table,
+					"--store.postgres.page-size=7", "--verify.key-file="+filepath.Join(repo, "testdata/keys/current.key"),
+					"--report.dir="+reports, "--state.path="+t.TempDir(), "--log.level=error")
+			}
+			code, stdout, stderr := run()
+			if code != 0 || !strings.HasPrefix(stdout, fmt.Sprintf("Checked %d sigils. 0 failures.", rows)) {
+				t.Fatalf("exit %d, want 0 and %d clean records\nstdout: %s\nstderr: %s", code, rows, stdout, stderr)
+			}
+			if kt != "bigint" {
+				return
+			}
+			// A row stored under key 1000 whose record says id 7 (the
+			// row_to_json of a bigint key is a number: the key check
+			// compares the record's id with the key's text).
+			c.ExecIn("keytypes", `CREATE TABLE sigils_moved (id bigint PRIMARY KEY, doc json)`)
+			c.ExecIn("keytypes", `INSERT INTO sigils_moved SELECT 1000, json_build_object('id', 7, 'data', data, 'signature', signature) FROM sigils_bigint WHERE id = 7`)
+			c.ExecIn("keytypes", `INSERT INTO sigils_moved SELECT id, json_build_object('id', id, 'data', data, 'signature', signature) FROM sigils_bigint WHERE id = 8`)
+			c.ExecIn("keytypes", `GRANT SELECT ON sigils_moved TO `+pgtest.ReaderRole)
+			code, stdout, stderr = runCLI(t, "check", "--store.postgres.dsn="+c.ReaderDSN("keytypes"), "--store.postgres.table=sigils_moved",
+				"--store.postgres.record-column=doc", "--verify.key-file="+filepath.Join(repo, "testdata/keys/current.key"),
+				"--report.dir="+reports, "--state.path="+t.TempDir(), "--log.level=error")
+			if code != exitFailures || !strings.HasPrefix(stdout, "Checked 2 sigils. 1 failures.") || !strings.Contains(stdout, "key: 1") {
+				t.Fatalf("exit %d, want 1 with one key failure\nstdout: %s\nstderr: %s", code, stdout, stderr)
 			}
 		})
 	}
