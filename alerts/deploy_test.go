@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	yaml "go.yaml.in/yaml/v2"
 )
 
@@ -19,11 +20,7 @@ var dottedFlag = regexp.MustCompile(`--([a-z]+\.[a-z0-9.-]+)`)
 // exporterFlags builds the exporter and returns the flags its help lists.
 func exporterFlags(t *testing.T) map[string]bool {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sigil-integrity-exporter")
-	build := exec.Command("go", "build", "-o", bin, "../exporter")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./exporter: %v\n%s", err, out)
-	}
+	bin := testutil.Binary(t)
 	flags := map[string]bool{}
 	for _, cmd := range []string{"serve", "check"} {
 		out, err := exec.Command(bin, cmd, "--help").CombinedOutput()

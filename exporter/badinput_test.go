@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
@@ -119,19 +120,15 @@ func resetPeakRSS(t testing.TB) int64 {
 // runCheckProc runs `check` as a process and reads its peak RSS.
 func runCheckProc(t testing.TB, args ...string) checkRun {
 	t.Helper()
-	bin := binaryTB(t)
+	bin := testutil.Binary(t)
 	cmd := exec.Command(bin, append([]string{"check"}, args...)...)
+	cmd.Dir = t.TempDir()
 	parentKiB := resetPeakRSS(t)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
 	err := cmd.Run()
-	r := checkRun{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	r := checkRun{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start), code: testutil.ExitCode(t, err)}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSSKiB = ru.Maxrss
 	}
@@ -142,15 +139,6 @@ func runCheckProc(t testing.TB, args ...string) checkRun {
 		t.Fatalf("check died of %v\nstderr: %.2000s", ws.Signal(), r.stderr)
 	}
 	return r
-}
-
-// binaryTB is binary for a testing.TB.
-func binaryTB(t testing.TB) string {
-	if tt, ok := t.(*testing.T); ok {
-		return binary(tt)
-	}
-	t.Fatal("binaryTB needs a *testing.T")
-	return ""
 }
 
 // fullReport is the report file with the fields these tests need.

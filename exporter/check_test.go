@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestCheckNodeLevelDB runs `check` on LevelDBs written by real Node with
@@ -16,23 +17,23 @@ import (
 // check, no valid edge case is reported, and the store's files are
 // byte-identical afterwards.
 func TestCheckNodeLevelDB(t *testing.T) {
-	dbs := map[string]func(t *testing.T) (string, manifest){
-		"committed": func(t *testing.T) (string, manifest) {
-			return copyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db")), readManifest(t, filepath.Join(repo, "testdata/leveldb/expected.json"))
+	dbs := map[string]func(t *testing.T) (string, testutil.LevelDBManifest){
+		"committed": func(t *testing.T) (string, testutil.LevelDBManifest) {
+			return testutil.CopyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db")), testutil.ReadManifest[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 		},
-		"regenerated": func(t *testing.T) (string, manifest) { return nodeLevelDB(t, "500") },
+		"regenerated": func(t *testing.T) (string, testutil.LevelDBManifest) { return testutil.NodeLevelDB(t, 500) },
 	}
 	for name, mk := range dbs {
 		for _, withSchema := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/schema=%v", name, withSchema), func(t *testing.T) {
 				db, m := mk(t)
-				before := treeDigest(t, db)
+				before := testutil.Digest(t, db)
 				reports := t.TempDir()
 				args := []string{"check", "--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix, "--report.dir=" + reports, "--state.path=" + t.TempDir(), "--log.level=error"}
 				for _, k := range m.Keys {
 					args = append(args, "--verify.key-file="+filepath.Join(repo, k))
 				}
-				wantFail := append([]want(nil), m.Failures...)
+				wantFail := append([]testutil.Failure(nil), m.Failures...)
 				if withSchema {
 					args = append(args, "--verify.schema-file="+filepath.Join(repo, "deploy/schema/sigil-record.schema.json"))
 					wantFail = append(wantFail, m.SchemaFailures...)
@@ -69,7 +70,7 @@ func TestCheckNodeLevelDB(t *testing.T) {
 						}
 					}
 				}
-				if d := cmp.Diff(before, treeDigest(t, db)); d != "" {
+				if d := cmp.Diff(before, testutil.Digest(t, db)); d != "" {
 					t.Errorf("check changed the store's files (-before +after):\n%s", d)
 				}
 			})

@@ -51,7 +51,7 @@ func checkOwnFaults(t *testing.T, p *proc, state, reports string, fault, heal fu
 	if got, _ := failureGauges(s); got != 0 || s[`sigil_integrity_last_status{store="leveldb"}`] != 1 {
 		t.Errorf("own faults became record failures: %v, last_status %v", got, s[`sigil_integrity_last_status{store="leveldb"}`])
 	}
-	logs := p.logs.String()
+	logs := p.Out.String()
 	if n := strings.Count(logs, "cannot save progress"); n != 1 {
 		t.Errorf("%d log lines say progress cannot be saved after %v failed checkpoints, want 1", n, stateErrs)
 	}
@@ -62,7 +62,7 @@ func checkOwnFaults(t *testing.T, p *proc, state, reports string, fault, heal fu
 	p.waitFor(10*time.Second, "progress saved and a report written again", func() bool {
 		files, _ := filepath.Glob(filepath.Join(reports, "integrity-report-leveldb-*.json"))
 		_, err := os.Stat(filepath.Join(state, "progress-leveldb.json"))
-		return strings.Contains(p.logs.String(), "progress is saved again") && len(files) > 0 && err == nil
+		return strings.Contains(p.Out.String(), "progress is saved again") && len(files) > 0 && err == nil
 	})
 }
 

@@ -148,7 +148,7 @@ func TestSecretsNeverSurface(t *testing.T) {
 	p.waitFor(15*time.Second, "a pass", func() bool {
 		return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
 	})
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "cmdline"))
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.Cmd.Process.Pid), "cmdline"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +161,8 @@ func TestSecretsNeverSurface(t *testing.T) {
 		assertNoSecret(t, "GET "+path, body)
 	}
 	p.stop(syscall.SIGTERM)
-	assertNoSecret(t, "serve log", p.logs.String())
-	if !strings.Contains(p.logs.String(), "readable by every user") {
+	assertNoSecret(t, "serve log", p.Out.String())
+	if !strings.Contains(p.Out.String(), "readable by every user") {
 		t.Error("serve did not warn about the 0644 key file")
 	}
 	assertNoSecretInTree(t, reports)
@@ -271,7 +271,7 @@ func TestServeTLSAuthAndEscaping(t *testing.T) {
 			t.Errorf("the HTML report lacks the escaped form %q", esc)
 		}
 	}
-	if strings.Contains(p.logs.String(), "tls-pass-42") {
+	if strings.Contains(p.Out.String(), "tls-pass-42") {
 		t.Error("the password reached the log")
 	}
 }
