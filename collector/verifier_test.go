@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -157,7 +158,7 @@ func TestLoadKeys(t *testing.T) {
 		if err := os.WriteFile(p, []byte(content), mode); err != nil {
 			t.Fatal(err)
 		}
-		os.Chmod(p, mode)
+		testutil.Must(t, os.Chmod(p, mode))
 		return p
 	}
 	private := write("private.key", "  secret-one\n", 0o600)

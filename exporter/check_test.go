@@ -118,7 +118,7 @@ func TestCheckBadInput(t *testing.T) {
 	badSchema := write("bad.schema.json", `{"type": 12}`, 0o600)
 	notJSONSchema := write("notjson.schema.json", `{"type": `, 0o600)
 	notDB := filepath.Join(dir, "not-a-db")
-	os.MkdirAll(notDB, 0o755)
+	testutil.Must(t, os.MkdirAll(notDB, 0o755))
 	reports := "--report.dir=" + filepath.Join(dir, "r")
 	state := "--state.path=" + filepath.Join(dir, "state")
 	cases := []struct {

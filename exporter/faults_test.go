@@ -286,12 +286,12 @@ func TestCheckTruncatedJournal(t *testing.T) {
 func TestNotALevelDB(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage-current")
-	os.MkdirAll(garbage, 0o755)
-	os.WriteFile(filepath.Join(garbage, "CURRENT"), []byte("MANIFEST-000009\n"), 0o644) // names a manifest that is not there
+	testutil.Must(t, os.MkdirAll(garbage, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(garbage, "CURRENT"), []byte("MANIFEST-000009\n"), 0o644)) // names a manifest that is not there
 	file := filepath.Join(dir, "a-file")
-	os.WriteFile(file, []byte("not a database"), 0o644)
+	testutil.Must(t, os.WriteFile(file, []byte("not a database"), 0o644))
 	empty := filepath.Join(dir, "empty")
-	os.MkdirAll(empty, 0o755)
+	testutil.Must(t, os.MkdirAll(empty, 0o755))
 	before := testutil.Digest(t, dir)
 	for _, path := range []string{empty, garbage, file} {
 		for _, cmd := range []string{"check", "serve"} {

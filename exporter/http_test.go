@@ -167,7 +167,7 @@ func TestServeWebConfigAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	webCfg := filepath.Join(t.TempDir(), "web.yml")
-	os.WriteFile(webCfg, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600)
+	testutil.Must(t, os.WriteFile(webCfg, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600))
 	p := startExporterNoHealth(t, "serve", "--store.leveldb.path="+a.path, "--web.config.file="+webCfg,
 		"--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -180,7 +180,7 @@ func TestServeWebConfigAuth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return resp.StatusCode
 	}

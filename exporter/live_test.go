@@ -48,14 +48,14 @@ func startNodeWriter(t *testing.T, db string, seconds int) *nodeWriter {
 		for sc.Scan() {
 			w.lines <- sc.Text()
 		}
-		io.Copy(io.Discard, out)
+		_, _ = io.Copy(io.Discard, out)
 	}()
 	go func() {
 		wg.Wait()
 		w.done <- w.cmd.Wait()
 		close(w.lines)
 	}()
-	t.Cleanup(func() { w.cmd.Process.Kill() })
+	t.Cleanup(func() { _ = w.cmd.Process.Kill() })
 	w.expect(t, "ready", 30*time.Second)
 	return w
 }

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -80,7 +81,7 @@ func assertNoSecret(t *testing.T, where, text string) {
 func assertNoSecretInTree(t *testing.T, dir string) {
 	t.Helper()
 	n := 0
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -92,6 +93,7 @@ func assertNoSecretInTree(t *testing.T, dir string) {
 		assertNoSecret(t, p, string(b))
 		return nil
 	})
+	testutil.Must(t, err)
 	if n == 0 {
 		t.Errorf("no files in %s: nothing was grepped", dir)
 	}
@@ -118,7 +120,7 @@ func TestSecretsNeverSurface(t *testing.T) {
 	if err := os.WriteFile(prev, []byte("  "+secretPrevious+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(prev, 0o644) // past the umask
+	testutil.Must(t, os.Chmod(prev, 0o644)) // past the umask
 	reports, state := filepath.Join(dir, "reports"), filepath.Join(dir, "state")
 	keyArgs := []string{"--verify.key-file=" + cur, "--verify.key-file=" + prev}
 
@@ -193,8 +195,8 @@ func selfSignedTLS(t *testing.T, dir string) (*x509.CertPool, string, string) {
 	}
 	keyDER, _ := x509.MarshalECPrivateKey(srvKey)
 	certPath, keyPath := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
-	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER}), 0o600)
-	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	testutil.Must(t, os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER}), 0o600))
+	testutil.Must(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 	return pool, certPath, keyPath
@@ -217,7 +219,7 @@ func TestServeTLSAuthAndEscaping(t *testing.T) {
 	pool, certFile, keyFile := selfSignedTLS(t, dir)
 	hash, _ := bcrypt.GenerateFromPassword([]byte("tls-pass-42"), bcrypt.MinCost)
 	webCfg := filepath.Join(dir, "web.yml")
-	os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: "+certFile+"\n  key_file: "+keyFile+"\nbasic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600)
+	testutil.Must(t, os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: "+certFile+"\n  key_file: "+keyFile+"\nbasic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600))
 	p := startExporterNoHealth(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(), "--web.config.file="+webCfg,
 		"--scan.pass-duration=1s", "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 

@@ -143,7 +143,7 @@ func postgresDSN(cfg *config) (string, error) {
 	}
 	b, err := os.ReadFile(cfg.pgDSNFile)
 	if err != nil {
-		return "", fmt.Errorf("--store.postgres.dsn-file %q: %v", cfg.pgDSNFile, errors.Unwrap(err))
+		return "", fmt.Errorf("--store.postgres.dsn-file %q: %w", cfg.pgDSNFile, errors.Unwrap(err))
 	}
 	dsn := strings.TrimSpace(string(b))
 	if dsn == "" {

@@ -155,12 +155,12 @@ func (p *Pacer) Deadline(start time.Time) time.Time {
 	if w == nil {
 		return start.Add(d)
 	}
-	open, close := w.Occurrence(start)
-	planned := min(d, close.Sub(open))
-	if start.After(open) && close.Sub(start) < planned/2 {
-		open, close = w.Occurrence(close)
+	open, shut := w.Occurrence(start)
+	planned := min(d, shut.Sub(open))
+	if start.After(open) && shut.Sub(start) < planned/2 {
+		open, shut = w.Occurrence(shut)
 	}
-	return earlier(close, later(start, open).Add(d))
+	return earlier(shut, later(start, open).Add(d))
 }
 
 // Start begins a pass, or resumes one: start and deadline come from the

@@ -82,9 +82,9 @@ func TestWindowOccurrence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		w := mustWindow(t, tt.window)
-		open, close := w.Occurrence(tt.t)
-		if !open.Equal(tt.open) || !close.Equal(tt.close) {
-			t.Errorf("%s.Occurrence(%s) = %s, %s; want %s, %s", tt.window, tt.t, open, close, tt.open, tt.close)
+		open, shut := w.Occurrence(tt.t)
+		if !open.Equal(tt.open) || !shut.Equal(tt.close) {
+			t.Errorf("%s.Occurrence(%s) = %s, %s; want %s, %s", tt.window, tt.t, open, shut, tt.open, tt.close)
 		}
 		if got := w.Contains(tt.t); got != tt.contains {
 			t.Errorf("%s.Contains(%s) = %v, want %v", tt.window, tt.t, got, tt.contains)

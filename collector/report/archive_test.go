@@ -271,7 +271,7 @@ func TestWriteFailureKeepsOldReports(t *testing.T) {
 	if err := os.Chmod(dir, 0o500); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Chmod(dir, 0o750) })
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o750) })
 	_, err := a.Write(testReport("leveldb", t0.Add(time.Hour), 5))
 	if err == nil {
 		t.Fatal("writing into a read-only directory succeeded, want an error")

@@ -82,3 +82,12 @@ func FlipBytes(t testing.TB, file string, off int64, n int) {
 		t.Fatalf("flip %s at %d: %v", file, off, err)
 	}
 }
+
+// Must fails the test when err, from a step of its setup, is not nil:
+// testutil.Must(t, os.WriteFile(p, b, 0o600)).
+func Must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -231,7 +231,7 @@ func TestCallbackErrorStopsScan(t *testing.T) {
 		}
 		return nil
 	})
-	if err != stop || n != 5 {
+	if !errors.Is(err, stop) || n != 5 {
 		t.Fatalf("Scan returned %v after %d records; want the callback's error after 5", err, n)
 	}
 }
