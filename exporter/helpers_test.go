@@ -81,6 +81,9 @@ type reportJSON struct {
 	Store           string           `json:"store"`
 	Complete        bool             `json:"complete"`
 	FailuresByCheck map[string]int64 `json:"failures_by_check"`
+	Canonical       string           `json:"canonical"`
+	Host            string           `json:"host"`
+	Version         string           `json:"exporter_version"`
 }
 
 // readReport reads one report file.

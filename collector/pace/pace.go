@@ -8,11 +8,11 @@ package pace
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"sync"
 	"time"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 	"golang.org/x/time/rate"
 )
 
@@ -112,13 +112,13 @@ type Pacer struct {
 // New checks cfg and returns a Pacer. Call Start before the first Wait.
 func New(cfg Config) (*Pacer, error) {
 	if cfg.PassDuration < 0 {
-		return nil, fmt.Errorf("invalid --scan.pass-duration %s: must be positive, or 0 for no deadline", cfg.PassDuration)
+		return nil, fielderr.New("pace.Config.PassDuration", cfg.PassDuration, "must be positive, or 0 for no deadline")
 	}
 	if cfg.MaxRate < 0 || math.IsNaN(cfg.MaxRate) || math.IsInf(cfg.MaxRate, 0) {
-		return nil, fmt.Errorf("invalid --scan.max-rate %v: must be a number of records per second, or 0 for no limit", cfg.MaxRate)
+		return nil, fielderr.New("pace.Config.MaxRate", cfg.MaxRate, "must be a number of records per second, or 0 for no limit")
 	}
 	if cfg.Tranquility < 0 || math.IsNaN(cfg.Tranquility) || math.IsInf(cfg.Tranquility, 0) {
-		return nil, fmt.Errorf("invalid --scan.tranquility %v: must be 0 (off) or more, such as 1 to idle as long as the walk works", cfg.Tranquility)
+		return nil, fielderr.New("pace.Config.Tranquility", cfg.Tranquility, "must be 0 (off) or more, such as 1 to idle as long as the walk works")
 	}
 	p := &Pacer{cfg: cfg, now: cfg.Now, sleep: cfg.Sleep}
 	if p.now == nil {

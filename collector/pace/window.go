@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // Window is a daily time window such as 01:00-05:00 outside of which the
@@ -18,8 +20,8 @@ type Window struct {
 }
 
 // ParseWindow parses "HH:MM-HH:MM" in the process's local time zone (TZ),
-// or "HH:MM-HH:MM UTC" in UTC. The error names the --scan.window flag and
-// says what is wrong.
+// or "HH:MM-HH:MM UTC" in UTC. The error is a *fielderr.Error for the
+// field "pace.Window" that says what is wrong.
 func ParseWindow(s string) (*Window, error) {
 	body := strings.TrimSpace(s)
 	loc := time.Local
@@ -39,13 +41,13 @@ func ParseWindow(s string) (*Window, error) {
 		return nil, windowError(s, err.Error())
 	}
 	if from == to {
-		return nil, windowError(s, "start equals end; leave --scan.window unset to scan at any hour")
+		return nil, windowError(s, "start equals end; leave the window unset to scan at any hour")
 	}
 	return &Window{from: from, to: to, loc: loc, text: strings.TrimSpace(s)}, nil
 }
 
 func windowError(s, msg string) error {
-	return fmt.Errorf("invalid --scan.window %q: %s", s, msg)
+	return fielderr.New("pace.Window", s, "%s", msg)
 }
 
 // parseClock parses "HH:MM" into minutes after midnight.

@@ -10,8 +10,9 @@ package report
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // DefaultMaxFailures is the default cap on listed failures
@@ -23,7 +24,7 @@ const DefaultMaxFailures = 1000
 // memory.
 func ValidateMaxFailures(n int) error {
 	if n < 1 {
-		return fmt.Errorf("--report.max-failures must be at least 1, got %d: the counts stay exact, only the list is capped", n)
+		return fielderr.New("report.MaxFailures", n, "must be at least 1: the counts stay exact, only the list is capped")
 	}
 	return nil
 }
