@@ -75,7 +75,8 @@ func mustVerifier(t *testing.T, cfg VerifierConfig) *Verifier {
 	return v
 }
 
-// TestVerifyChecks: one row a rule of SPEC sections 3 and 4.
+// TestVerifyChecks: one row a rule of the README's "What is checked" and
+// of the signature options (--verify.signature-*).
 func TestVerifyChecks(t *testing.T) {
 	cur, prev := []byte("current-key"), []byte("previous-key")
 	keys := []SigningKey{{file: "cur", material: cur}, {file: "prev", material: prev}}
@@ -151,7 +152,7 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func TestLoadKeys(t *testing.T) {
+func TestLoadSigningKeys(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string, mode os.FileMode) string {
 		p := filepath.Join(dir, name)
@@ -163,7 +164,7 @@ func TestLoadKeys(t *testing.T) {
 	}
 	private := write("private.key", "  secret-one\n", 0o600)
 	public := write("public.key", "secret-two", 0o644)
-	keys, warnings, err := LoadKeys([]string{private, public})
+	keys, warnings, err := LoadSigningKeys([]string{private, public})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestLoadKeys(t *testing.T) {
 			t.Errorf("printing a key shows its material: %s", s)
 		}
 	}
-	if _, _, err := LoadKeys([]string{write("empty.key", "\n\t ", 0o600)}); err == nil || !strings.Contains(err.Error(), "empty") {
+	if _, _, err := LoadSigningKeys([]string{write("empty.key", "\n\t ", 0o600)}); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("empty key file: %v", err)
 	}
 }

@@ -82,7 +82,7 @@ func newFuzzVerifiers(tb testing.TB) *fuzzVerifiers {
 		keyPaths = append(keyPaths, p)
 		material = append(material, strings.TrimSpace(string(b)))
 	}
-	keys, _, err := LoadKeys(keyPaths)
+	keys, _, err := LoadSigningKeys(keyPaths)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func buildVerifier(cfg *config, logger *slog.Logger) (*collector.Verifier, error
 	if err != nil {
 		return nil, err
 	}
-	keys, warnings, err := collector.LoadKeys(cfg.keyFiles)
+	keys, warnings, err := collector.LoadSigningKeys(cfg.keyFiles)
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,5 @@
 // Package report holds the outcome of one verification pass over one store:
-// the Report type (SPEC section 6), an Archive that writes reports
+// the Report type (README "Reports"), an Archive that writes reports
 // atomically into a directory and prunes old ones, and the HTTP views of
 // that archive.
 //
@@ -34,7 +34,8 @@ type Failure struct {
 	// ID is the record's id, or the best name for it when the record could
 	// not be decoded (its key).
 	ID string `json:"id"`
-	// Reason is the name of the first check that failed (SPEC section 3).
+	// Reason is the name of the first check that failed (README "What is
+	// checked").
 	Reason string `json:"reason"`
 	// Key is the record's full key in the store (LevelDB: prefix included).
 	Key string `json:"key"`
