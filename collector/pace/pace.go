@@ -4,6 +4,9 @@
 // as the walk goes, capped by a hard rate limit, a duty cycle and an
 // optional daily window. docs/pacing.md describes the algorithm and its
 // measured accuracy.
+//
+// It owns pacing only: it knows no store, record or check and imports none
+// of collector/, store/ or exporter/.
 package pace
 
 import (

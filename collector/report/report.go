@@ -5,7 +5,8 @@
 //
 // It does not count: a pass is accounted by collector.Pass, which renders
 // a Report. It knows nothing about stores or checks: check names arrive as
-// the Failure.Reason strings the collector gives it.
+// the Failure.Reason strings the collector gives it. It must not import
+// collector/ (which imports it), store/ or exporter/.
 package report
 
 import (

@@ -9,6 +9,8 @@
 // The superuser `postgres` connects with trust auth on loopback; the role
 // ReaderRole logs in with ReaderPassword (scram-sha-256) and has no grants
 // until a test gives it some, as a real read-only role would.
+//
+// Tests only: no non-test package may import it (depguard).
 package pgtest
 
 import (
