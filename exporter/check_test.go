@@ -19,7 +19,7 @@ import (
 func TestCheckNodeLevelDB(t *testing.T) {
 	dbs := map[string]func(t *testing.T) (string, testutil.LevelDBManifest){
 		"committed": func(t *testing.T) (string, testutil.LevelDBManifest) {
-			return testutil.CopyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db")), testutil.ReadManifest[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
+			return testutil.CopyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db")), testutil.ReadJSON[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 		},
 		"regenerated": func(t *testing.T) (string, testutil.LevelDBManifest) { return testutil.NodeLevelDB(t, 500) },
 	}

@@ -19,7 +19,7 @@ import (
 // make-cross.js, which must plant differences.
 func readCrossManifest(t *testing.T, path string) testutil.CrossManifest {
 	t.Helper()
-	m := testutil.ReadManifest[testutil.CrossManifest](t, path)
+	m := testutil.ReadJSON[testutil.CrossManifest](t, path)
 	if len(m.Differences) == 0 || m.InBoth == 0 {
 		t.Fatalf("%s plants no differences", path)
 	}

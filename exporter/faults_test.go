@@ -237,20 +237,7 @@ func TestCheckTruncatedJournal(t *testing.T) {
 	if code, stdout, stderr := runCLI(t, append(base, "--report.dir="+reports)...); code != exitOK || !strings.HasPrefix(stdout, fmt.Sprintf("Checked %d sigils. 0 failures.", n)) {
 		t.Fatalf("intact journal: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	logs, _ := filepath.Glob(filepath.Join(a.path, "*.log"))
-	var journal string
-	var size int64
-	for _, l := range logs {
-		if fi, err := os.Stat(l); err == nil && fi.Size() > size {
-			journal, size = l, fi.Size()
-		}
-	}
-	if size == 0 {
-		t.Fatal("no journal holds data")
-	}
-	if err := os.Truncate(journal, size/2+3); err != nil {
-		t.Fatal(err)
-	}
+	_, size := testutil.TearJournal(t, a.path)
 
 	// Without a previous pass: the loss cannot be seen, but it is logged.
 	code, stdout, stderr := runCLI(t, "check", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),

@@ -2,12 +2,13 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // repo is the repository root, as an absolute path: processes the tests
@@ -89,13 +90,5 @@ type reportJSON struct {
 // readReport reads one report file.
 func readReport(t *testing.T, path string) reportJSON {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r reportJSON
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("report %s: %v", path, err)
-	}
-	return r
+	return testutil.ReadJSON[reportJSON](t, path)
 }

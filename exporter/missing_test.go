@@ -95,7 +95,7 @@ func checkMissingMetrics(t *testing.T, s map[string]float64, storeName string, n
 // not; the same state pointed at another database reports nothing missing.
 func TestMissingLevelDB(t *testing.T) {
 	t.Parallel()
-	m := testutil.ReadManifest[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
+	m := testutil.ReadJSON[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 	src := filepath.Join(repo, "testdata/leveldb/sigils-db")
 	db := testutil.CopyDir(t, src)
 	state := t.TempDir()

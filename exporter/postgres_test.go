@@ -21,7 +21,7 @@ const pgTestDB = "sigil"
 
 func readPGManifest(t *testing.T) testutil.PostgresManifest {
 	t.Helper()
-	return testutil.ReadManifest[testutil.PostgresManifest](t, filepath.Join(repo, "testdata/postgres/expected.json"))
+	return testutil.ReadJSON[testutil.PostgresManifest](t, filepath.Join(repo, "testdata/postgres/expected.json"))
 }
 
 // startPG starts a throwaway cluster with the Node-made tables loaded into

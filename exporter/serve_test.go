@@ -18,7 +18,7 @@ import (
 func committedDB(t *testing.T) ([]string, testutil.LevelDBManifest) {
 	t.Helper()
 	db := testutil.CopyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db"))
-	m := testutil.ReadManifest[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
+	m := testutil.ReadJSON[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 	args := []string{"--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix}
 	for _, k := range m.Keys {
 		args = append(args, "--verify.key-file="+filepath.Join(repo, k))

@@ -14,12 +14,6 @@ import (
 // share one build; it must be built from the tree under test.
 const BinaryEnv = "SIGIL_TEST_EXPORTER"
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
 // Binary returns the exporter's binary, for tests that run it as a process
 // (real signals, exit codes, peak memory): $SIGIL_TEST_EXPORTER when set,
 // otherwise built once per test binary with `go build ./exporter`. It
@@ -27,28 +21,33 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	Long(t, "the exporter's binary")
-	binOnce.Do(func() {
-		if p := os.Getenv(BinaryEnv); p != "" {
-			if _, err := os.Stat(p); err != nil {
-				binErr = fmt.Errorf("%s=%s: %w", BinaryEnv, p, err)
-			}
-			binPath = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "sigil-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "sigil-integrity-exporter")
-		cmd := exec.Command("go", "build", "-o", binPath, "./exporter")
-		cmd.Dir = Root(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build ./exporter: %w\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	path, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return path
 }
+
+var buildBinary = sync.OnceValues(func() (string, error) {
+	if p := os.Getenv(BinaryEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", BinaryEnv, p, err)
+		}
+		return p, nil
+	}
+	root, err := findRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "sigil-bin-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "sigil-integrity-exporter")
+	cmd := exec.Command("go", "build", "-o", path, "./exporter")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./exporter: %w\n%s", err, out)
+	}
+	return path, nil
+})

@@ -83,6 +83,28 @@ func FlipBytes(t testing.TB, file string, off int64, n int) {
 	}
 }
 
+// TearJournal cuts the largest journal (*.log) of the LevelDB in dir in
+// the middle of a record, as a crash during a write leaves it, and returns
+// the journal's path and its size before the cut.
+func TearJournal(t testing.TB, dir string) (string, int64) {
+	t.Helper()
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	var journal string
+	var size int64
+	for _, l := range logs {
+		if fi, err := os.Stat(l); err == nil && fi.Size() > size {
+			journal, size = l, fi.Size()
+		}
+	}
+	if size == 0 {
+		t.Fatalf("no journal in %s holds data", dir)
+	}
+	if err := os.Truncate(journal, size/2+3); err != nil {
+		t.Fatal(err)
+	}
+	return journal, size
+}
+
 // Must fails the test when err, from a step of its setup, is not nil:
 // testutil.Must(t, os.WriteFile(p, b, 0o600)).
 func Must(t testing.TB, err error) {

@@ -34,5 +34,5 @@ func NodeLevelDB(t testing.TB, count int) (string, LevelDBManifest) {
 	db := filepath.Join(dir, "sigils-db")
 	man := filepath.Join(dir, "expected.json")
 	RunGenerator(t, "make-leveldb.js", db, "--count", strconv.Itoa(count), "--manifest", man)
-	return db, ReadManifest[LevelDBManifest](t, man)
+	return db, ReadJSON[LevelDBManifest](t, man)
 }

@@ -73,39 +73,31 @@ func Node(t testing.TB) string {
 	return node
 }
 
-var (
-	rootOnce sync.Once
-	rootDir  string
-	rootErr  error
-)
+// findRoot walks up from the working directory, which `go test` sets to
+// the package's directory, to the directory holding go.mod.
+var findRoot = sync.OnceValues(func() (string, error) {
+	dir, err := os.Getwd()
+	for err == nil {
+		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil {
+			return dir, nil
+		}
+		if parent := filepath.Dir(dir); parent != dir {
+			dir = parent
+			continue
+		}
+		err = fmt.Errorf("no go.mod above the working directory")
+	}
+	return "", err
+})
 
-// Root is the repository root (the directory holding go.mod), found from
-// the working directory, which `go test` sets to the package's directory.
+// Root is the repository root (the directory holding go.mod).
 func Root(t testing.TB) string {
 	t.Helper()
-	rootOnce.Do(func() {
-		dir, err := os.Getwd()
-		if err != nil {
-			rootErr = err
-			return
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				rootDir = dir
-				return
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				rootErr = fmt.Errorf("no go.mod above the working directory")
-				return
-			}
-			dir = parent
-		}
-	})
-	if rootErr != nil {
-		t.Fatalf("testutil: repository root: %v", rootErr)
+	dir, err := findRoot()
+	if err != nil {
+		t.Fatalf("testutil: repository root: %v", err)
 	}
-	return rootDir
+	return dir
 }
 
 // Path is a path in the repository: Path(t, "testdata", "leveldb").

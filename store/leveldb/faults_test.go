@@ -191,20 +191,7 @@ func TestTruncatedJournal(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	var journal string
-	var size int64
-	for _, l := range logs {
-		if fi, err := os.Stat(l); err == nil && fi.Size() > size {
-			journal, size = l, fi.Size()
-		}
-	}
-	if size == 0 {
-		t.Fatal("no journal with data")
-	}
-	if err := os.Truncate(journal, size/2+3); err != nil {
-		t.Fatal(err)
-	}
+	testutil.TearJournal(t, dir)
 	s, err := Open(dir, Options{Prefix: []byte("!sigils!")})
 	if err != nil {
 		t.Fatalf("open with a truncated journal: %v", err)

@@ -19,7 +19,7 @@ const committedDB = "../../testdata/leveldb/sigils-db"
 // committedDB.
 func committedManifest(t testing.TB) testutil.LevelDBManifest {
 	t.Helper()
-	return testutil.ReadManifest[testutil.LevelDBManifest](t, testutil.Path(t, "testdata", "leveldb", "expected.json"))
+	return testutil.ReadJSON[testutil.LevelDBManifest](t, testutil.Path(t, "testdata", "leveldb", "expected.json"))
 }
 
 // scanned is a Record with its bytes copied.

@@ -23,7 +23,7 @@ type env struct {
 
 func loadManifest(t *testing.T) testutil.PostgresManifest {
 	t.Helper()
-	return testutil.ReadManifest[testutil.PostgresManifest](t, testutil.Path(t, "testdata", "postgres", "expected.json"))
+	return testutil.ReadJSON[testutil.PostgresManifest](t, testutil.Path(t, "testdata", "postgres", "expected.json"))
 }
 
 // TestPostgres starts one throwaway cluster and runs every store test
