@@ -28,9 +28,15 @@ build:
 demo: build
 	./$(BINARY) demo
 
-# Node packages for the generators of the test data (classic-level).
-testdata:
+# Node packages for the generators of the test data (classic-level),
+# installed again only when package.json or package-lock.json changed.
+NODE_MODULES := testdata/node/node_modules/.package-lock.json
+
+testdata: $(NODE_MODULES)
+
+$(NODE_MODULES): testdata/node/package.json testdata/node/package-lock.json
 	cd testdata/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 vet:
 	$(GO) vet ./...
