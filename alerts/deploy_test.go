@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	yaml "go.yaml.in/yaml/v2"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // dottedFlag matches the exporter's flags (they all have a dot), not

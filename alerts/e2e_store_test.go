@@ -5,8 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // e2eKeyFiles are the HMAC keys the Node generator signs with, current first.

@@ -19,10 +19,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // Bad input end to end: `check` runs as a process on LevelDBs written here

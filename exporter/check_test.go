@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 

@@ -16,10 +16,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // dbKeys lists the keys under prefix (prefix stripped) of a copy of db,

@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/syndtr/goleveldb/leveldb"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // appDB is a small LevelDB the test writes as the app would: goleveldb

@@ -16,8 +16,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // pushgateway is a stand-in Pushgateway that keeps the last body pushed,

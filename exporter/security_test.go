@@ -23,8 +23,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestNoFlagTakesAKey: no flag of any command takes key material; keys

@@ -15,8 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 	"golang.org/x/time/rate"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // Config sets the pacing limits. The zero Config does not pace at all.
