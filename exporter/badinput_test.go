@@ -267,6 +267,7 @@ func pad(n int) string {
 // record of just under 64 MiB is verified in full and passes. With a 1 MiB
 // limit both are refused.
 func TestCheckHugeRecords(t *testing.T) {
+	testutil.Long(t, "the exporter's binary (check as a process, peak memory)")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
 	hugeLevelDB(t, db, true)
@@ -303,6 +304,7 @@ func TestCheckHugeRecords(t *testing.T) {
 // read and the re-read of the failure) plus 32 MiB, and no copy of the
 // refused value on top.
 func TestCheckHugeRecordMemory(t *testing.T) {
+	testutil.Long(t, "the exporter's binary (check as a process, peak memory)")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
 	hugeLevelDB(t, db, false)
@@ -357,6 +359,7 @@ var corruptKinds = []string{"decode", "fields", "key", "checksum", "signature"}
 // lines, and the peak RSS at a million is within 1.25x of 10,000's plus
 // 16 MiB: nothing grows with the number of failures.
 func TestCheckAllCorrupt(t *testing.T) {
+	testutil.Long(t, "the exporter's binary (check as a process, peak memory)")
 	var base checkRun
 	for _, n := range []int{10_000, 1_000_000} {
 		dir := t.TempDir()
