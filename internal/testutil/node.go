@@ -27,12 +27,12 @@ func RunGenerator(t testing.TB, script string, args ...string) {
 // NodeLevelDB writes a fresh LevelDB of count good records (plus the edge
 // cases and planted failures) with testdata/node/make-leveldb.js, Node's
 // own classic-level, into a temporary directory, and returns its path and
-// manifest.
-func NodeLevelDB(t testing.TB, count int) (string, LevelDBManifest) {
+// manifest. extra goes to the script (its header lists the options).
+func NodeLevelDB(t testing.TB, count int, extra ...string) (string, LevelDBManifest) {
 	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "sigils-db")
 	man := filepath.Join(dir, "expected.json")
-	RunGenerator(t, "make-leveldb.js", db, "--count", strconv.Itoa(count), "--manifest", man)
+	RunGenerator(t, "make-leveldb.js", append([]string{db, "--count", strconv.Itoa(count), "--manifest", man}, extra...)...)
 	return db, ReadJSON[LevelDBManifest](t, man)
 }
