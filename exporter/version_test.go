@@ -51,3 +51,26 @@ func TestReportOrigin(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildInfoVersion: a binary built without linker flags (go build, as
+// testutil.Binary builds it) still exports a version in build_info and
+// logs it at start.
+func TestBuildInfoVersion(t *testing.T) {
+	args, _ := committedDB(t)
+	p := startExporter(t, append(args, "serve", "--scan.pass-duration=1h")...)
+	found := false
+	for series := range p.scrape() {
+		if strings.HasPrefix(series, "sigil_integrity_exporter_build_info{") {
+			found = true
+			if strings.Contains(series, `version=""`) || !strings.Contains(series, `version="`) {
+				t.Errorf("build_info without a version: %s", series)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no sigil_integrity_exporter_build_info series")
+	}
+	if !strings.Contains(p.Out.String(), `msg="starting sigil-integrity-exporter" command=serve version="(version=`) {
+		t.Errorf("no startup log line with the version:\n%s", p.Out.String())
+	}
+}
