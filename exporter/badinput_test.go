@@ -240,6 +240,7 @@ func TestCheckOddRecords(t *testing.T) {
 // two small ones, compacted into table files.
 func hugeLevelDB(t *testing.T, db string, withUnder bool) {
 	t.Helper()
+	testutil.Long(t, "a store of huge records for the exporter's binary (check as a process, peak memory)")
 	const mib = 1 << 20
 	over := []byte(`{"id":"huge-70mib","signature":"00","data":{"blob":"` + pad(70*mib) + `"}}`)
 	keys := []string{"a-ok", "huge-70mib", "z-ok"}
@@ -267,7 +268,6 @@ func pad(n int) string {
 // record of just under 64 MiB is verified in full and passes. With a 1 MiB
 // limit both are refused.
 func TestCheckHugeRecords(t *testing.T) {
-	testutil.Long(t, "the exporter's binary (check as a process, peak memory)")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
 	hugeLevelDB(t, db, true)
@@ -304,7 +304,6 @@ func TestCheckHugeRecords(t *testing.T) {
 // read and the re-read of the failure) plus 32 MiB, and no copy of the
 // refused value on top.
 func TestCheckHugeRecordMemory(t *testing.T) {
-	testutil.Long(t, "the exporter's binary (check as a process, peak memory)")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
 	hugeLevelDB(t, db, false)
