@@ -119,5 +119,7 @@ func (r *Runner) CurrentReport() *report.Report {
 	if r.cur == nil {
 		return nil
 	}
-	return r.cur.Report(r.now(), false)
+	rep := r.cur.Report(r.now(), false)
+	rep.Fixed = r.fixedListLocked()
+	return rep
 }

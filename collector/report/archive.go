@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,11 +148,14 @@ func (a *Archive) Write(r *Report) (string, error) {
 	if !storePattern.MatchString(r.Store) {
 		return "", fmt.Errorf("write report: store name %q cannot be part of a file name (letters, digits, _ and inner - only)", r.Store)
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // no HTML escaping: see marshalNoHTMLEscape
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
 		return "", fmt.Errorf("encode report for store %q: %w", r.Store, err)
 	}
-	data = append(data, '\n')
+	data := buf.Bytes() // ends with a newline
 	t := r.FinishedAt
 	if t.IsZero() {
 		t = time.Now()
