@@ -55,9 +55,9 @@ func validateFlags(cfg *config, webFlags *web.FlagConfig) error {
 		}
 	}
 	for _, f := range []struct {
-		name    string
+		name      string
 		v, lo, hi int
-		hint    string
+		hint      string
 	}{
 		{"--verify.workers", cfg.workers, 0, maxWorkers, " (0 = one per CPU)"},
 		{"--store.postgres.page-size", cfg.pgPageSize, 1, maxPageSize, ""},
