@@ -48,6 +48,11 @@ func runServe(ctx context.Context, cfg *config, webFlags *web.FlagConfig, logger
 	return serveFleet(ctx, cfg, f, webFlags, logger, stderr, nil)
 }
 
+// readTimeout bounds reading one request, headers and body: the exporter
+// takes no large body, and a client that declares one and never sends it
+// is dropped.
+const readTimeout = 10 * time.Second
+
 // serveFleet starts the walks and the web server. started, when set, is
 // called once the server listens (demo).
 func serveFleet(ctx context.Context, cfg *config, f *fleet, webFlags *web.FlagConfig, logger *slog.Logger, stderr io.Writer, started func()) int {
@@ -63,7 +68,7 @@ func serveFleet(ctx context.Context, cfg *config, f *fleet, webFlags *web.FlagCo
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second, // a declared body that never comes
+		ReadTimeout:       readTimeout, // a declared body that never comes
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
