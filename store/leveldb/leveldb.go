@@ -111,7 +111,6 @@ func (s *Store) open() (*handle, error) {
 		ErrorIfMissing:         true,
 		BlockCacheCapacity:     2 * opt.MiB,
 		OpenFilesCacheCapacity: 64,
-		DisableBufferPool:      true, // the pool keeps every large block buffer it saw: 170 MB with 1 MB keys
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open LevelDB %q read-only (is it a LevelDB, readable by this user, its MANIFEST intact?): %w: %w", s.path, store.ErrUnavailable, err)
