@@ -56,9 +56,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: error: %v (see --help)\n", appName, err)
 		return exitError
 	}
+	if err := validateFlags(cfg, webFlags); err != nil {
+		return fatalf(stderr, "%v", err)
+	}
 	logCfg.Writer = stderr
 	logger := promslog.New(logCfg)
 	logger.Info("starting "+appName, "command", cmd, "version", version.Info(), "build_context", version.BuildContext())
+	warnFlags(cfg, args, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,11 +181,14 @@ func (a *Archive) Write(r *Report) (string, error) {
 	}
 	stamped := *r
 	a.origin.Stamp(&stamped)
-	data, err := json.MarshalIndent(&stamped, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // no HTML escaping: see marshalNoHTMLEscape
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(&stamped); err != nil {
 		return "", fmt.Errorf("encode report for store %q: %w", r.Store, err)
 	}
-	data = append(data, '\n')
+	data := buf.Bytes() // ends with a newline
 	t := r.FinishedAt
 	if t.IsZero() {
 		t = time.Now()

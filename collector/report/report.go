@@ -10,6 +10,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -42,6 +43,21 @@ type Failure struct {
 	Key string `json:"key"`
 	// Detail says what was wrong, for a person. Never key material.
 	Detail string `json:"detail,omitempty"`
+	// KeySHA256 is the hex SHA-256 of the full key when Key was truncated
+	// (see MaxKeyBytes), so the record can still be found and re-checked.
+	KeySHA256 string `json:"key_sha256,omitempty"`
+	// FirstSeen is when a pass first found this record failing; a failure
+	// stays listed, pass after pass, until the record is read again and
+	// verifies (see Fixed).
+	FirstSeen time.Time `json:"first_seen,omitzero"`
+}
+
+// FixedFailure is a failure that a later read found restored: the
+// re-check, or a pass that read the record and verified it.
+type FixedFailure struct {
+	Failure
+	// FixedAt is when the record was found restored.
+	FixedAt time.Time `json:"fixed_at"`
 }
 
 // Report is the outcome of one pass over one store. Its JSON form is the
@@ -81,6 +97,9 @@ type Report struct {
 	Host string `json:"host,omitempty"`
 	// Version is the exporter's version.
 	Version string `json:"exporter_version,omitempty"`
+	// Fixed lists the store's most recently fixed failures (at most
+	// MaxFixed, newest first) as of this report.
+	Fixed []FixedFailure `json:"fixed,omitempty"`
 }
 
 // Status names a report's outcome as the HTML page shows it:
@@ -111,5 +130,18 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}
 	p.StartedAt = p.StartedAt.UTC()
 	p.FinishedAt = p.FinishedAt.UTC()
-	return json.Marshal(p)
+	return marshalNoHTMLEscape(p)
+}
+
+// marshalNoHTMLEscape encodes v without escaping <, > and & as \u003c
+// etc.: a report is a JSON file, never inlined in HTML, and the escaping
+// would make an id of '<' characters six times its size.
+func marshalNoHTMLEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
