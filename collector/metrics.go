@@ -40,6 +40,8 @@ var metricDefs = []metricDef{
 	{"last_pass_completion_timestamp_seconds", "When the last complete pass ended; 0 before the first.", []string{"store"}},
 	{"last_pass_duration_seconds", "How long the last complete pass took.", []string{"store"}},
 	{"last_progress_timestamp_seconds", "When the background walk last verified a record.", []string{"store"}},
+	{"paused", "1 while the walk is paused by POST /-/pause (kept across restarts), 0 otherwise.", []string{"store"}},
+	{"paused_since_timestamp_seconds", "When the pause under way began; 0 when not paused.", []string{"store"}},
 	{"scan_active", "1 when the walk should be making progress now, 0 when it is idle on purpose (paused, between passes, outside its window).", []string{"store"}},
 	{"pacing_rate_records_per_second", "Records per second the pacer currently allows.", []string{"store"}},
 	{"passes_completed_total", "Complete passes since the exporter started.", []string{"store"}},
@@ -118,6 +120,8 @@ func (m *Metrics) collect(ch chan<- prometheus.Metric, s Status) {
 	gauge("last_pass_duration_seconds", s.Duration.Seconds())
 	gauge("last_progress_timestamp_seconds", ts(s.LastProgress))
 	gauge("scan_active", b2f(s.Active))
+	gauge("paused", b2f(s.Paused))
+	gauge("paused_since_timestamp_seconds", ts(s.PausedSince))
 	rate := s.Rate
 	if math.IsInf(rate, 1) {
 		rate = 0 // unpaced; documented as 0 = no limit

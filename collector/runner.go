@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/sigil/sigil-integrity-exporter/collector/pace"
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
 	"github.com/sigil/sigil-integrity-exporter/store"
@@ -47,6 +49,9 @@ type RunnerConfig struct {
 	Shard Shard
 	// Pacer paces the walk; nil walks at full speed.
 	Pacer *pace.Pacer
+	// MaxRate and Tranquility still bound a walk that run-now unpaced:
+	// they protect the app, the deadline does not (see pace.Config).
+	MaxRate, Tranquility float64
 	// ReopenInterval reopens a Reopener store this often during a pass.
 	ReopenInterval time.Duration
 	// CheckpointInterval saves progress this often (default 5s).
@@ -86,7 +91,8 @@ type Runner struct {
 	wake     context.CancelFunc    // ends the pacer's current sleep
 	fixed    []report.FixedFailure // recently fixed failures, newest first
 	pausedAt time.Time
-	saveMu   sync.Mutex // serialises writes of the progress and pause files
+	fastLim  *rate.Limiter // run-now's bound by MaxRate
+	saveMu   sync.Mutex    // serialises writes of the progress and pause files
 }
 
 type counters struct {
@@ -117,6 +123,11 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("state directory %q: %w", cfg.StateDir, unwrapPathError(err))
+	}
+	if cfg.Pacer != nil { // a paused walk matters only to serve
+		if err := r.loadSavedPause(); err != nil {
+			return nil, err
+		}
 	}
 	s, err := loadState(cfg.StateDir, cfg.Store.Name())
 	switch {
@@ -387,6 +398,7 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 		r.last = &LastPass{Pass: p, Finished: now, Duration: now.Sub(p.Started)}
 		r.cur = nil
 		r.fast = false
+		r.fastLim = nil
 		r.counters.passes++
 		r.missing = p.ByCheck[checkIndex(CheckMissing)]
 		rep := p.Report(now, true)

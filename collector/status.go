@@ -46,7 +46,8 @@ type Status struct {
 	LastProgress time.Time
 	Active       bool // the walk should be making progress now
 	Paused       bool
-	Rate         float64 // records/s the pacer allows; +Inf unpaced
+	PausedSince  time.Time // zero when not paused
+	Rate         float64   // records/s the pacer allows; +Inf unpaced
 	PredictedEnd time.Time
 	Missing      int64
 }
@@ -83,6 +84,7 @@ func (r *Runner) Status() Status {
 		StateErrors:  r.counters.stateErrors,
 		LastProgress: r.lastProg,
 		Paused:       r.paused,
+		PausedSince:  r.pausedAt,
 		Missing:      r.missing,
 		Rate:         math.Inf(1),
 	}

@@ -55,8 +55,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: error: %v (see --help)\n", appName, err)
 		return exitError
 	}
+	if err := validateFlags(cfg, webFlags); err != nil {
+		return fatalf(stderr, "%v", err)
+	}
 	logCfg.Writer = stderr
 	logger := promslog.New(logCfg)
+	warnFlags(cfg, args, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -155,6 +155,7 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 			if rc.Pacer, err = newPacer(cfg); err != nil {
 				return fail(err)
 			}
+			rc.MaxRate, rc.Tranquility = cfg.maxRate, cfg.tranquility
 			rc.OnPassComplete = func(ctx context.Context) {
 				if f.cross == nil {
 					return

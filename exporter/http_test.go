@@ -78,7 +78,7 @@ func TestServeRecheckAfterRestore(t *testing.T) {
 	kv["rec-007"] = []byte(strings.Replace(string(good), `"n":7`, `"n":8`, 1)) // corrupted data
 	a.put(kv)
 
-	p := startExporter(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
+	p := startExporter(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
 		"--scan.pass-duration=2s", "--scan.recheck-interval=300ms", "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 	p.waitFor(10*time.Second, "the corruption to be found", func() bool {
 		return p.scrape()[`sigil_integrity_last_pass_failures{check="checksum",store="leveldb"}`] == 1
@@ -116,7 +116,7 @@ func TestServeHTTP(t *testing.T) {
 		"ok-1":  a.record("ok-1", `{"a":1}`),
 		hostile: []byte(`{"id":"` + strings.ReplaceAll(hostile, `"`, `\"`) + `","signature":"00","data":{}}`),
 	})
-	p := startExporter(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
+	p := startExporter(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
 		"--scan.pass-duration=1s", "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 	p.waitFor(10*time.Second, "a pass", func() bool {
 		return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
@@ -168,7 +168,7 @@ func TestServeWebConfigAuth(t *testing.T) {
 	}
 	webCfg := filepath.Join(t.TempDir(), "web.yml")
 	os.WriteFile(webCfg, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600)
-	p := startExporterNoHealth(t, "serve", "--store.leveldb.path="+a.path, "--web.config.file="+webCfg,
+	p := startExporterNoHealth(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--web.config.file="+webCfg,
 		"--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 	client := &http.Client{Timeout: 5 * time.Second}
 	do := func(method, path, user, pass string) int {

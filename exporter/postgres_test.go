@@ -391,7 +391,7 @@ func TestServeRunNowDuringPacedSleep(t *testing.T) {
 	t.Parallel()
 	c := startPG(t)
 	m := readPGManifest(t)
-	p := startExporter(t, append([]string{"serve", "--store.postgres.dsn=" + c.ReaderDSN(pgTestDB), "--scan.pass-duration=1h",
+	p := startExporter(t, append([]string{"serve", "--web.enable-lifecycle", "--store.postgres.dsn=" + c.ReaderDSN(pgTestDB), "--scan.pass-duration=1h",
 		"--report.dir=" + t.TempDir(), "--state.path=" + t.TempDir()}, keyFlags(m.Keys)...)...)
 	p.waitFor(10*time.Second, "the first chunk", func() bool {
 		return p.scrape()[pgSeries("sigil_integrity_current_pass_records")] >= 1

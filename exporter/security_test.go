@@ -218,7 +218,7 @@ func TestServeTLSAuthAndEscaping(t *testing.T) {
 	hash, _ := bcrypt.GenerateFromPassword([]byte("tls-pass-42"), bcrypt.MinCost)
 	webCfg := filepath.Join(dir, "web.yml")
 	os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: "+certFile+"\n  key_file: "+keyFile+"\nbasic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600)
-	p := startExporterNoHealth(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(), "--web.config.file="+webCfg,
+	p := startExporterNoHealth(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(), "--web.config.file="+webCfg,
 		"--scan.pass-duration=1s", "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
