@@ -109,6 +109,13 @@
               'The sigil integrity walk has been paused for a long time.',
               'The walk over store {{ $labels.store }} ({{ $labels.instance }}) has been paused for more than %s; no record is being verified until POST /-/resume.' % c.alerts.Paused['for']),
 
+        // The control endpoints (pause, resume, run-now) answer anyone who
+        // reaches the port: --web.enable-lifecycle is on. A notice, for
+        // exporters where nobody meant to turn it on.
+        alert('LifecycleEnabled', 'sigil_integrity_lifecycle_enabled{%(exporterSelector)s} == 1',
+              'The sigil integrity exporter accepts pause, resume and run-now over HTTP.',
+              'The exporter {{ $labels.instance }} runs with --web.enable-lifecycle: anyone who reaches its port (or passes its basic auth) can pause the walk. Turn it off unless you use it.'),
+
         alert('ExporterDown', 'up{%(exporterSelector)s} == 0',
               'The sigil integrity exporter is down.',
               'Prometheus could not scrape {{ $labels.instance }} (job {{ $labels.job }}) for %s; records are not being verified.' % c.alerts.ExporterDown['for']),

@@ -46,8 +46,9 @@
     // day earlier.
     recordCountDropRatio: 0.9,
 
-    // Per alert: severity (critical pages, warning goes to chat in the
-    // example Alertmanager config) and `for`.
+    // Per alert: severity (critical pages, warning goes to chat, info
+    // stays in Alertmanager's UI, in the example Alertmanager config) and
+    // `for`.
     alerts:: {
       FailuresFound: { severity: 'critical', 'for': '1m' },
       MissingRecords: { severity: 'critical', 'for': '1m' },
@@ -56,6 +57,9 @@
       StoreDown: { severity: 'critical', 'for': '15m' },
       ScanStalled: { severity: 'warning', 'for': '5m' },
       Paused: { severity: 'warning', 'for': '2h' },
+      // info: shown in Alertmanager and Grafana, sent nowhere by the
+      // example Alertmanager config.
+      LifecycleEnabled: { severity: 'info', 'for': '1h' },
       ExporterDown: { severity: 'critical', 'for': '15m' },
       ExporterAbsent: { severity: 'critical', 'for': '15m' },
       RecordCountDropped: { severity: 'warning', 'for': '10m' },
