@@ -29,12 +29,10 @@ func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, 
 	mux.Handle(telemetryPattern(cfg.telemetryPath), promhttp.InstrumentMetricHandler(reg, metricsHandler(reg, logger)))
 	if archive != nil {
 		h := &report.Handler{Archive: archive, Prefix: "/reports", HomePath: "/", MetricsPath: cfg.telemetryPath, Logger: logger,
-			Live: func() []*report.Report {
-				var out []*report.Report
+			Live: func() []report.Live {
+				out := make([]report.Live, 0, len(runners))
 				for _, r := range runners {
-					if rep := r.CurrentReport(); rep != nil {
-						out = append(out, rep)
-					}
+					out = append(out, r.Live())
 				}
 				return out
 			}}
