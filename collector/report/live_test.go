@@ -214,13 +214,13 @@ func TestDownloads(t *testing.T) {
 
 func TestVisible(t *testing.T) {
 	cases := map[string]string{
-		"plain-id":                 "plain-id",
-		"<b>":                      "&lt;b&gt;",
-		"evil\u202egnp.exe":        `evil<span class="esc" title="invisible character U+202E">&lt;U+202E&gt;</span>gnp.exe`,
-		"a\u200bb":                 `a<span class="esc" title="invisible character U+200B">&lt;U+200B&gt;</span>b`,
-		"x\xffy":                   `x<span class="esc" title="a byte that is not UTF-8">&lt;0xFF&gt;</span>y`,
-		"tab\there":                `tab<span class="esc" title="invisible character U+0009">&lt;U+0009&gt;</span>here`,
-		"nbsp\u00a0":               `nbsp<span class="esc" title="invisible character U+00A0">&lt;U+00A0&gt;</span>`,
+		"plain-id":                   "plain-id",
+		"<b>":                        "&lt;b&gt;",
+		"evil\u202egnp.exe":          `evil<span class="esc" title="invisible character U+202E">&lt;U+202E&gt;</span>gnp.exe`,
+		"a\u200bb":                   `a<span class="esc" title="invisible character U+200B">&lt;U+200B&gt;</span>b`,
+		"x\xffy":                     `x<span class="esc" title="a byte that is not UTF-8">&lt;0xFF&gt;</span>y`,
+		"tab\there":                  `tab<span class="esc" title="invisible character U+0009">&lt;U+0009&gt;</span>here`,
+		"nbsp\u00a0":                 `nbsp<span class="esc" title="invisible character U+00A0">&lt;U+00A0&gt;</span>`,
 		"café ünïcode 漢字 with space": "café ünïcode 漢字 with space",
 	}
 	for in, want := range cases {
