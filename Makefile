@@ -4,6 +4,7 @@
 #   make test   the whole test suite (needs node/npm, promtool, amtool, PostgreSQL;
 #               .ci/run installs them on a fresh Debian machine)
 #   make bench  the per-record benchmarks
+#   make generate  the rules and dashboard from alerts/mixin
 
 GO      ?= go
 BINARY  ?= sigil-integrity-exporter
@@ -13,7 +14,7 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
            -X github.com/prometheus/common/version.Revision=$(REV) \
            -X github.com/prometheus/common/version.Branch=main
 
-.PHONY: build demo test testdata bench vet fmt
+.PHONY: build demo test testdata bench vet fmt generate
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BINARY) ./exporter
@@ -30,6 +31,11 @@ testdata:
 test: testdata
 	$(GO) vet ./...
 	$(GO) test -p 1 -count=1 -timeout 30m ./...
+
+# The alert rules, the PrometheusRule, the dashboard and its ConfigMap, from
+# the monitoring mixin in alerts/mixin (settings: alerts/mixin/config.libsonnet).
+generate:
+	$(GO) run ./alerts/gen
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./collector/...

@@ -187,3 +187,29 @@ func TestDashboardQueriesParse(t *testing.T) {
 		t.Fatalf("a dashboard query does not parse:\n%s\n%s", res, out)
 	}
 }
+
+// TestGrafanaFileProvisioning: the shipped provider file is a file
+// provider pointing at a directory, the way Grafana's provisioning reads
+// dashboards.
+func TestGrafanaFileProvisioning(t *testing.T) {
+	var p struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Name    string `yaml:"name"`
+			Type    string `yaml:"type"`
+			Options struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	b, err := os.ReadFile("../deploy/grafana/sigil-integrity-dashboards.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.APIVersion != 1 || len(p.Providers) != 1 || p.Providers[0].Type != "file" || !strings.HasPrefix(p.Providers[0].Options.Path, "/") {
+		t.Errorf("provisioning file: %+v", p)
+	}
+}

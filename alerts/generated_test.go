@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"alerts/sigil-integrity.rules.yml", "dashboards/sigil-integrity.json", "deploy/kubernetes/prometheusrule.yaml"}
+	want := []string{"alerts/sigil-integrity.rules.yml", "dashboards/sigil-integrity.json", "deploy/kubernetes/grafana-dashboard.yaml", "deploy/kubernetes/prometheusrule.yaml"}
 	if got := mixin.Paths(files); !cmp.Equal(got, want) {
 		t.Fatalf("the mixin generates %v, want %v", got, want)
 	}
@@ -190,4 +191,31 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestGrafanaSidecarConfigMap: the dashboard ConfigMap carries the label
+// the Grafana sidecar selects by default and exactly the dashboard file,
+// and kustomize applies it.
+func TestGrafanaSidecarConfigMap(t *testing.T) {
+	var cm struct {
+		Kind     string `yaml:"kind"`
+		Metadata struct {
+			Labels map[string]string `yaml:"labels"`
+		} `yaml:"metadata"`
+		Data map[string]string `yaml:"data"`
+	}
+	readManifest(t, "grafana-dashboard.yaml", &cm)
+	if cm.Kind != "ConfigMap" || cm.Metadata.Labels["grafana_dashboard"] != "1" {
+		t.Errorf("grafana-dashboard.yaml: kind %q labels %v, want a ConfigMap labelled grafana_dashboard=1", cm.Kind, cm.Metadata.Labels)
+	}
+	if cm.Data["sigil-integrity.json"] != string(mustRead(t, dashboardFile)) {
+		t.Errorf("the ConfigMap's dashboard differs from %s", dashboardFile)
+	}
+	var kust struct {
+		Resources []string `yaml:"resources"`
+	}
+	readManifest(t, "kustomization.yaml", &kust)
+	if !slices.Contains(kust.Resources, "grafana-dashboard.yaml") || !slices.Contains(kust.Resources, "prometheusrule.yaml") {
+		t.Errorf("kustomization resources %v lack the dashboard or the rules", kust.Resources)
+	}
 }

@@ -72,6 +72,10 @@
     // release=<Helm release name>; this is the name its README installs
     // it under. Check yours with `helm list -A`.
     kubernetesLabels: { release: 'kube-prometheus-stack' },
+    // Labels of the dashboard's ConfigMap: what the Grafana sidecar of
+    // kube-prometheus-stack (and of the Grafana Helm chart) looks for by
+    // default.
+    grafanaDashboardLabels: { grafana_dashboard: '1' },
 
     // Dashboard.
     dashboardUID: 'sigil-integrity',

@@ -47,4 +47,23 @@ local generated = |||
   'dashboards/sigil-integrity.json': {
     text: std.manifestJsonEx(mixin.grafanaDashboards['sigil-integrity.json'], '  ') + '\n',
   },
+
+  'deploy/kubernetes/grafana-dashboard.yaml': {
+    header: generated + |||
+      # The dashboard for Grafana's dashboard sidecar, which kube-prometheus-stack
+      # runs with its defaults: it loads every ConfigMap labelled
+      # grafana_dashboard: "1" (grafanaDashboardLabels in config.libsonnet).
+    |||,
+    yaml: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'sigil-integrity-dashboard',
+        labels: { 'app.kubernetes.io/name': 'sigil-integrity-exporter' } + c.grafanaDashboardLabels,
+      },
+      data: {
+        'sigil-integrity.json': std.manifestJsonEx(mixin.grafanaDashboards['sigil-integrity.json'], '  ') + '\n',
+      },
+    },
+  },
 }
