@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -301,6 +302,19 @@ func TestReportsPageInBrowser(t *testing.T) {
 		t.Errorf("running pass: state %q badge %q, incomplete badge %v, progress bar %v; page:\n%s", f.State, f.BadgeText, f.IncompleteBadge, f.HasProgress, f.Texts)
 	}
 
+	// The landing page links only what is served (no pprof).
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	landing, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var hrefs []string
+	for _, m := range hrefPattern.FindAllStringSubmatch(string(landing), -1) {
+		hrefs = append(hrefs, m[1])
+	}
+	checkLinks(t, base, hrefs, 3)
+
 	// Pause shows as such.
 	post := func(path string) {
 		resp, err := http.Post(base+path, "text/plain", nil)
@@ -377,7 +391,7 @@ func TestReportsPageInBrowser(t *testing.T) {
 			if f.State != "waiting" || f.IncompleteBadge {
 				t.Errorf("between passes: state %q, incomplete badge %v", f.State, f.IncompleteBadge)
 			}
-			checkLinks(t, base, f.Links)
+			checkLinks(t, base, f.Links, 8)
 			if c.mobile {
 				return
 			}
@@ -390,9 +404,11 @@ func TestReportsPageInBrowser(t *testing.T) {
 	}
 }
 
+var hrefPattern = regexp.MustCompile(`href="([^"]+)"`)
+
 // checkLinks fetches every same-origin link of the page: none may be a
 // dead end (no pprof or other link to a page the exporter does not serve).
-func checkLinks(t *testing.T, base string, links []string) {
+func checkLinks(t *testing.T, base string, links []string, atLeast int) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, l := range links {
@@ -411,7 +427,7 @@ func checkLinks(t *testing.T, base string, links []string) {
 			t.Errorf("link %s: HTTP %d", l, resp.StatusCode)
 		}
 	}
-	if len(seen) < 8 {
+	if len(seen) < atLeast {
 		t.Errorf("only %d same-origin links checked", len(seen))
 	}
 }

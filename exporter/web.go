@@ -58,9 +58,11 @@ func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, 
 		Name:        appName,
 		Description: "Verifies every sigil record in the app's store, one paced pass a night.",
 		Version:     version.Info(),
+		Profiling:   "false", // no /debug/pprof is served: no dead links to it
 		Links: []web.LandingLinks{
 			{Address: cfg.telemetryPath, Text: "Metrics"},
 			{Address: "/reports", Text: "Integrity reports"},
+			{Address: "/reports/current.json", Text: "Pass under way (JSON)"},
 			{Address: "/reports/latest.json", Text: "Latest report (JSON)"},
 			{Address: "/-/healthy", Text: "Health"},
 		},
