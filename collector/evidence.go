@@ -47,14 +47,14 @@ func (r *Runner) openFailuresLocked(p *Pass) *openSet {
 	return o
 }
 
-// lookup finds the open failure of a record by its store key, and takes
-// it out of the set.
-func (o *openSet) take(prefix string, key []byte) (report.Failure, bool) {
+// take finds the open failure of a record by its store key and, when
+// keep(f) is false, takes it out of the set.
+func (o *openSet) take(prefix string, key []byte, keep func(report.Failure) bool) (report.Failure, bool) {
 	if len(o.m) == 0 {
 		return report.Failure{}, false
 	}
 	o.scratch = append(append(o.scratch[:0], prefix...), key...)
-	var m string
+	m := ""
 	if len(o.scratch) > report.MaxKeyBytes {
 		m = report.MatchKey(o.scratch)
 	}
@@ -62,28 +62,38 @@ func (o *openSet) take(prefix string, key []byte) (report.Failure, bool) {
 	var ok bool
 	if m == "" {
 		f, ok = o.m[string(o.scratch)]
-		if ok {
+		if ok && !keep(f) {
 			delete(o.m, string(o.scratch))
 		}
-	} else if f, ok = o.m[m]; ok {
+	} else if f, ok = o.m[m]; ok && !keep(f) {
 		delete(o.m, m)
 	}
 	return f, ok
 }
+
+// byKeyOnly is true for failures that reading the record's key cannot
+// close: a damaged block's read failure (the key only locates it) and a
+// duplicate (its twin, read first, has the same key and verifies).
+func byKeyOnly(f report.Failure) bool { return f.Reason == CheckRead || f.Reason == CheckDuplicate }
+
+func never(report.Failure) bool { return false }
 
 // noteCounted follows up one record the walk counted: failedBefore and
 // listedBefore are p.Failed() and len(p.Failures) before it. A failure
 // keeps the first-seen time of its open predecessor; a record that was
 // open and now verifies is fixed. r.mu held.
 func (r *Runner) noteCountedLocked(p *Pass, open *openSet, key []byte, failedBefore int64, listedBefore int) {
-	prev, wasOpen := open.take(r.cfg.KeyPrefix, key)
+	ok := p.Failed() == failedBefore
+	prev, wasOpen := open.take(r.cfg.KeyPrefix, key, func(f report.Failure) bool { return ok && byKeyOnly(f) })
 	listed := len(p.Failures) > listedBefore
 	switch {
+	case wasOpen && ok && byKeyOnly(prev):
+		// not closed by this read (left in the set): see carryOpen
 	case !wasOpen:
 		if listed {
 			p.Failures[len(p.Failures)-1].FirstSeen = r.now().UTC()
 		}
-	case p.Failed() == failedBefore: // read again, and it verifies
+	case ok: // read again, and it verifies
 		r.fixedLocked(prev)
 	case listed:
 		p.Failures[len(p.Failures)-1].FirstSeen = prev.FirstSeen
@@ -95,7 +105,7 @@ func (r *Runner) noteCountedLocked(p *Pass, open *openSet, key []byte, failedBef
 // noteMissingLocked gives a missing record the first-seen time of its
 // open failure, if it had one. r.mu held.
 func (r *Runner) noteMissingLocked(p *Pass, open *openSet, key []byte, listedBefore int) {
-	prev, wasOpen := open.take(r.cfg.KeyPrefix, key)
+	prev, wasOpen := open.take(r.cfg.KeyPrefix, key, never)
 	if len(p.Failures) == listedBefore {
 		if wasOpen {
 			prev.Reason, prev.Detail = CheckMissing, missingDetail

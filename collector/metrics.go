@@ -45,7 +45,7 @@ var metricDefs = []metricDef{
 	{"scan_active", "1 when the walk should be making progress now, 0 when it is idle on purpose (paused, between passes, outside its window).", []string{"store"}},
 	{"pacing_rate_records_per_second", "Records per second the pacer currently allows.", []string{"store"}},
 	{"passes_completed_total", "Complete passes since the exporter started.", []string{"store"}},
-	{"missing_records", "Records present in the previous complete pass and absent in the last one, less those found again.", []string{"store"}},
+	{"missing_records", "Records a complete pass saw that are absent since, until a read finds them restored (they stay counted pass after pass).", []string{"store"}},
 	{"report_write_errors_total", "Reports that could not be written.", []string{"store"}},
 	{"state_write_errors_total", "Progress checkpoints that could not be written.", []string{"store"}},
 }

@@ -395,6 +395,7 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 	rep := func() *report.Report {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		p.Cursor, p.HaveCursor = nil, false // a complete pass resumes nowhere: keep no key in the state
 		r.last = &LastPass{Pass: p, Finished: now, Duration: now.Sub(p.Started)}
 		r.cur = nil
 		r.fast = false

@@ -381,3 +381,32 @@ func TestReportPagesLimited(t *testing.T) {
 		t.Errorf("after the others finished: %d, want 200", rec.Code)
 	}
 }
+
+// TestRunNowKeepsMaxRate: run-now lifts the deadline's pacing, not the
+// hard cap: with --scan.max-rate=20 a forced pass over 200 records still
+// reads about 20 a second.
+func TestRunNowKeepsMaxRate(t *testing.T) {
+	t.Parallel()
+	a := newAppDB(t)
+	kv := map[string][]byte{}
+	for i := 0; i < 200; i++ {
+		id := fmt.Sprintf("rec-%03d", i)
+		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	a.put(kv)
+	p := startExporter(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--scan.pass-duration=1h", "--scan.max-rate=20",
+		"--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
+	verified := func() float64 { return p.scrape()[`sigil_integrity_records_verified_total{store="leveldb"}`] }
+	p.waitFor(10*time.Second, "the first records", func() bool { return verified() >= 1 })
+	if code := p.post("/-/run-now"); code != 200 {
+		t.Fatalf("run-now: %d", code)
+	}
+	before, start := verified(), time.Now()
+	time.Sleep(3 * time.Second)
+	got := verified() - before
+	rate := got / time.Since(start).Seconds()
+	t.Logf("after run-now: %v records in %v (%.1f/s) under --scan.max-rate=20", got, time.Since(start).Round(time.Millisecond), rate)
+	if got < 20 || rate > 20*1.5+20/3.0 { // the cap, plus its one-second burst
+		t.Errorf("run-now read %v records in 3 s: want about 20/s (more than none, not the whole store)", got)
+	}
+}

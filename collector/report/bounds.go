@@ -21,15 +21,20 @@ const (
 	MaxFixed = 100
 	// TruncMarker starts the suffix of a truncated field.
 	TruncMarker = "…[truncated, "
+	// truncReserve is room for the suffix: the marker, 20 digits and
+	// " more bytes]".
+	truncReserve = len(TruncMarker) + 20 + len(" more bytes]")
 )
 
-// Truncate returns s cut to at most max bytes on a UTF-8 boundary, with
-// "…[truncated, N more bytes]" appended; s unchanged when it fits.
+// Truncate returns s unchanged when it fits in max bytes; else cut on a
+// UTF-8 boundary and ended with "…[truncated, N more bytes]", max bytes
+// at most in all (so truncating again changes nothing). max must be at
+// least truncReserve.
 func Truncate(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	cut := max
+	cut := max - truncReserve
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
@@ -38,9 +43,9 @@ func Truncate(s string, max int) string {
 
 // Bounded returns f with its id, key and detail within their bounds. When
 // the key is cut, KeySHA256 holds the hash of the full key, so that the
-// record can still be recognised.
+// record can still be recognised. Bounded of a bounded failure is itself.
 func (f Failure) Bounded() Failure {
-	if len(f.Key) > MaxKeyBytes {
+	if len(f.Key) > MaxKeyBytes && f.KeySHA256 == "" {
 		f.KeySHA256 = KeySum(f.Key)
 		f.Key = Truncate(f.Key, MaxKeyBytes)
 	}

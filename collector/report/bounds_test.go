@@ -18,12 +18,15 @@ func TestBounded(t *testing.T) {
 		got string
 		max int
 	}{"id": {f.ID, MaxIDBytes}, "key": {f.Key, MaxKeyBytes}, "detail": {f.Detail, MaxDetailBytes}} {
-		if !strings.Contains(c.got, TruncMarker) || len(c.got) > c.max+40 || !utf8.ValidString(c.got) {
+		if !strings.Contains(c.got, TruncMarker) || len(c.got) > c.max || !utf8.ValidString(c.got) {
 			t.Errorf("%s: %d bytes, marker %v, valid %v", name, len(c.got), strings.Contains(c.got, TruncMarker), utf8.ValidString(c.got))
 		}
 	}
-	if !strings.HasSuffix(f.ID, TruncMarker+"1048320 more bytes]") {
+	if !strings.HasSuffix(f.ID, TruncMarker+"1048367 more bytes]") {
 		t.Errorf("id ends %q", f.ID[len(f.ID)-40:])
+	}
+	if again := f.Bounded(); again != f {
+		t.Errorf("Bounded is not idempotent: %+v then %+v", f, again)
 	}
 	if f.KeySHA256 != KeySum("!sigils!"+huge) || f.Match() != MatchKey([]byte("!sigils!"+huge)) {
 		t.Errorf("key hash %q does not match the full key", f.KeySHA256)
