@@ -359,6 +359,21 @@ func TestReportsPageInBrowser(t *testing.T) {
 	}
 	t.Logf("last pass: %d failing records, %d not listed", last.Failed, last.FailuresTruncated)
 
+	// Page weight: bounded by the page size, whatever the store holds.
+	for _, q := range []string{"", "?n=500"} {
+		start := time.Now()
+		resp, err := http.Get(base + "/reports" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Logf("GET /reports%s: %d bytes in %s", q, len(body), time.Since(start).Round(time.Millisecond))
+		if len(body) > 1<<20 {
+			t.Errorf("GET /reports%s is %d bytes: the page is not bounded", q, len(body))
+		}
+	}
+
 	for _, c := range []struct {
 		name          string
 		width, height int
