@@ -7,6 +7,7 @@
 package mixin
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/google/go-jsonnet"
-	yaml "go.yaml.in/yaml/v2"
+	"go.yaml.in/yaml/v3"
 )
 
 //go:embed *.libsonnet
@@ -67,13 +68,19 @@ func GenerateWith(overrides string) (map[string][]byte, error) {
 			res[path] = []byte(g.Text)
 			continue
 		}
-		// yaml.v2 writes map keys sorted, plain scalars where it can and
-		// multi-line expressions as literal blocks: stable and readable.
-		b, err := yaml.Marshal(g.YAML)
-		if err != nil {
+		// yaml.v3 writes map keys sorted, plain scalars where it can,
+		// multi-line expressions as literal blocks and long lines unfolded:
+		// stable and readable.
+		var b bytes.Buffer
+		enc := yaml.NewEncoder(&b)
+		enc.SetIndent(2)
+		if err := enc.Encode(g.YAML); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		res[path] = append([]byte(g.Header), b...)
+		if err := enc.Close(); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		res[path] = append([]byte(g.Header), b.Bytes()...)
 	}
 	return res, nil
 }
