@@ -8,6 +8,7 @@
 #   make vet         go vet
 #   make fuzz        each fuzz target for FUZZTIME (default 30s)
 #   make bench       the per-record benchmarks
+#   make generate    the rules and dashboard from alerts/mixin
 
 GO      ?= go
 BINARY  ?= sigil-integrity-exporter
@@ -20,7 +21,7 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 GOLANGCI_LINT ?= golangci-lint
 FUZZTIME      ?= 30s
 
-.PHONY: build demo test test-short testdata bench vet lint fuzz fmt
+.PHONY: build demo test test-short testdata bench vet lint fuzz fmt generate
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BINARY) ./exporter
@@ -65,6 +66,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./collector/canonical
 	$(GO) test -run '^$$' -fuzz '^FuzzAppend$$' -fuzztime $(FUZZTIME) ./collector/canonical
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./collector
+
+# The alert rules, the PrometheusRule, the dashboard and its ConfigMap, from
+# the monitoring mixin in alerts/mixin (settings: alerts/mixin/config.libsonnet).
+generate:
+	$(GO) run ./alerts/gen
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./collector/...
