@@ -43,4 +43,4 @@ fmt:
 # MANIFEST) checked against Node's own recovery, and the 200,000-record bulk
 # load of issue 9. Prints the seed; SIGIL_STATES_SEED=<seed> replays a run.
 test-states: testdata
-	$(GO) test -tags states -count=1 -timeout 60m -v -run 'TestNodeLevelDBStates|TestBulkLoadTwoJournals' ./exporter/
+	$(GO) test -tags states -count=1 -timeout 60m -v -run 'TestNodeLevelDBStates|TestBulkLoadTwoJournals|TestLiveNodeAppMinute' ./exporter/

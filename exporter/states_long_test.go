@@ -60,3 +60,10 @@ func TestBulkLoadTwoJournals(t *testing.T) {
 		t.Error("five bulk loads never left two live journals: the state of issue 9 was not reproduced")
 	}
 }
+
+// TestLiveNodeAppMinute: TestLiveNodeApp for 65 s with a 32 KiB write
+// buffer (a memtable switch every few dozen records), `serve` reopening
+// every second.
+func TestLiveNodeAppMinute(t *testing.T) {
+	liveNodeApp(t, 65, 32<<10)
+}
