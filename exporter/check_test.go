@@ -21,6 +21,12 @@ func TestCheckNodeLevelDB(t *testing.T) {
 			return copyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db")), readManifest(t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 		},
 		"regenerated": func(t *testing.T) (string, manifest) { return nodeLevelDB(t, "500") },
+		// As a running app leaves it: closed without a final compaction,
+		// two live journals, tables on levels 0 and 2.
+		"committed-uncompacted": func(t *testing.T) (string, manifest) {
+			return copyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db-uncompacted")), readManifest(t, filepath.Join(repo, "testdata/leveldb/expected-uncompacted.json"))
+		},
+		"regenerated-uncompacted": func(t *testing.T) (string, manifest) { return nodeLevelDB(t, "500", "--no-compact") },
 	}
 	for name, mk := range dbs {
 		for _, withSchema := range []bool{false, true} {

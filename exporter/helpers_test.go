@@ -130,13 +130,14 @@ func needNode(t *testing.T) string {
 }
 
 // nodeLevelDB runs the Node generator into a temp dir and returns the
-// database path and its manifest.
-func nodeLevelDB(t *testing.T, count string) (string, manifest) {
+// database path and its manifest; extra arguments go to make-leveldb.js
+// (--no-compact: as a running app leaves it).
+func nodeLevelDB(t *testing.T, count string, extra ...string) (string, manifest) {
 	t.Helper()
 	node := needNode(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "sigils-db")
-	cmd := exec.Command(node, filepath.Join(repo, "testdata/node/make-leveldb.js"), db, "--count", count)
+	cmd := exec.Command(node, append([]string{filepath.Join(repo, "testdata/node/make-leveldb.js"), db, "--count", count}, extra...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make-leveldb.js: %v\n%s", err, out)
 	}

@@ -28,11 +28,16 @@ func needNode(t *testing.T) string {
 // TestNodeGeneratedDB reruns make-leveldb.js and checks the scan sees exactly
 // the records the manifest promises under the prefix, and none outside it.
 func TestNodeGeneratedDB(t *testing.T) {
+	t.Run("compacted", func(t *testing.T) { nodeGeneratedDB(t) })
+	t.Run("uncompacted", func(t *testing.T) { nodeGeneratedDB(t, "--no-compact") })
+}
+
+func nodeGeneratedDB(t *testing.T, extra ...string) {
 	node := needNode(t)
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "db")
 	man := filepath.Join(tmp, "expected.json")
-	cmd := exec.Command(node, "../../testdata/node/make-leveldb.js", dir, "--count", "1500", "--manifest", man)
+	cmd := exec.Command(node, append([]string{"../../testdata/node/make-leveldb.js", dir, "--count", "1500", "--manifest", man}, extra...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make-leveldb.js: %v\n%s", err, out)
 	}
