@@ -353,7 +353,7 @@ func walkDigest(dir string) (nodeCount, error) {
 	if err != nil {
 		return nodeCount{}, err
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	h := sha256.New()
 	var c nodeCount
 	err = s.Scan(context.Background(), nil, func(r store.Record) error {

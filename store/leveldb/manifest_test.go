@@ -37,9 +37,9 @@ func manifestOf(edits ...[]byte) []byte {
 	w := journal.NewWriter(&out)
 	for _, e := range edits {
 		jw, _ := w.Next()
-		jw.Write(e)
+		_, _ = jw.Write(e) // into memory
 	}
-	w.Close()
+	_ = w.Close()
 	return out.Bytes()
 }
 
@@ -118,9 +118,9 @@ func appendJournal(t *testing.T, path string, seq uint64, batches ...[]string) {
 		}
 		seq += uint64(len(ops))
 		jw, _ := w.Next()
-		jw.Write(b)
+		_, _ = jw.Write(b) // into memory
 	}
-	w.Close()
+	_ = w.Close()
 	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func nextSeq(t *testing.T, path string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	r := journal.NewReader(f, nil, false, true)
 	var next uint64
 	for {

@@ -178,7 +178,7 @@ func (s *roStorage) Open(fd storage.FileDesc) (storage.Reader, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		return memFile{bytes.NewReader(renumberJournal(f, &s.nextSeq, s.log, fileName(fd)))}, nil
 	}
 	f, err := os.Open(filepath.Join(s.dir, fileName(fd)))
