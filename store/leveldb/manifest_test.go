@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/journal"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/storage"
 )
 
@@ -225,6 +227,13 @@ func TestCurrentJournalMissing(t *testing.T) {
 	var stale *staleViewError
 	if _, err := st.List(storage.TypeJournal); !errors.As(err, &stale) {
 		t.Fatalf("List(journals) without the current journal: %v, want a staleViewError", err)
+	}
+	// Through goleveldb's open, as Store.open sees it.
+	if db, err := leveldb.Open(&roStorage{dir: dir, strictJournals: true}, &opt.Options{ReadOnly: true, ErrorIfMissing: true}); !errors.As(err, &stale) {
+		if db != nil {
+			_ = db.Close()
+		}
+		t.Fatalf("goleveldb open without the current journal: %v, want a staleViewError", err)
 	}
 	recs := scanAll(t, mustOpen(t, dir, Options{Prefix: []byte("!sigils!")}), nil)
 	node := needNode(t)
