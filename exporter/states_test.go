@@ -81,6 +81,9 @@ type stateShape struct {
 	Journals, Tables, SST int
 	LOGOld                bool
 	Manifest              string
+	// CompactionCut: LOG ends inside a compaction (a "Compacting" or
+	// "Manual compaction" line with no "compacted to" after it).
+	CompactionCut bool
 }
 
 func TestNodeLevelDBStates(t *testing.T) {
@@ -162,7 +165,7 @@ func TestNodeLevelDBStates(t *testing.T) {
 
 	counts := countWithNode(t, node, nodeDirs)
 
-	var multi, torn, sst, logOld, rolled, killed int
+	var multi, torn, sst, logOld, rolled, killed, cut int
 	for i, st := range states {
 		what := fmt.Sprintf("state %d (%s; %+v)", i, st.spec, st.shape)
 		want := counts[st.nodeCopy]
@@ -203,15 +206,18 @@ func TestNodeLevelDBStates(t *testing.T) {
 		if st.spec.Mode == "kill" {
 			killed++
 		}
+		if st.shape.CompactionCut {
+			cut++
+		}
 	}
-	summary := fmt.Sprintf("LevelDB states: %d checked against Node (seed %d): %d with several live journals, %d killed, %d torn journal tails, %d with .sst tables, %d with LOG.old, %d with a rolled MANIFEST; made in %s, all in %s",
-		n, seed, multi, killed, torn, sst, logOld, rolled, made.Round(time.Second), time.Since(start).Round(time.Second))
+	summary := fmt.Sprintf("LevelDB states: %d checked against Node (seed %d): %d with several live journals, %d killed, %d torn journal tails, %d with .sst tables, %d with LOG.old, %d with a rolled MANIFEST, %d stopped inside a compaction; made in %s, all in %s",
+		n, seed, multi, killed, torn, sst, logOld, rolled, cut, made.Round(time.Second), time.Since(start).Round(time.Second))
 	t.Log(summary)
 	if testing.Verbose() {
 		fmt.Println(summary)
 	}
 	// The harness must exercise what it is for.
-	if n >= 10 && (multi == 0 || sst == 0 || logOld == 0 || rolled == 0 || torn == 0) {
+	if n >= 10 && (multi == 0 || sst == 0 || logOld == 0 || rolled == 0 || torn == 0 || cut == 0) {
 		t.Errorf("the states lack a shape the harness must cover: %s", summary)
 	}
 }
@@ -315,6 +321,10 @@ func shapeOf(dir string) (stateShape, error) {
 		case n == "LOG.old":
 			s.LOGOld = true
 		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "LOG")); err == nil {
+		done := bytes.LastIndex(b, []byte("compacted to"))
+		s.CompactionCut = max(bytes.LastIndex(b, []byte("Compacting ")), bytes.LastIndex(b, []byte("Manual compaction at"))) > done
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "CURRENT")); err == nil && manifestName.MatchString(strings.TrimSpace(string(b))) {
 		s.Manifest = strings.TrimSpace(string(b))

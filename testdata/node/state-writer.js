@@ -9,8 +9,9 @@
 //   kill        write until the harness sends SIGKILL (at a random moment)
 //   switch      await db.close() right after the Nth memtable switch (a new
 //               journal appeared): the old journal usually stays live
-//   compaction  await db.close() right after a flush added a table, while a
-//               compaction it set off (or a compactRange) is running
+//   compaction  await db.close() while a compaction runs: right after LOG
+//               says one started, or right after a flush added a table;
+//               half the time with a compactRange running too
 //   bulk        --count records of about 1 KiB in db.batch() chunks of
 //               5,000 with the default write buffer, then await db.close():
 //               the bulk load of issue 9
@@ -189,17 +190,37 @@ async function main () {
       }
       return
     }
-    // compaction: close right after a flush added a table (level 0 fills
-    // and compacts into level 1); now and then also start a compactRange
-    // that the close interrupts.
-    const flushes = 1 + pick(6)
-    let seen = 0
-    let tables = start.tables
-    while (seen < flushes) {
-      await step(db, sigils)
-      const f = files(o.dir)
-      if (f.tables > tables) seen++
-      tables = f.tables
+    // compaction: close while a compaction runs. C++ LevelDB logs
+    // "Compacting ..." when one starts and "compacted to: ..." when it is
+    // done; close as soon as the last such line of LOG is a start. Half the
+    // time after the 1st or 2nd, otherwise after the 1st-6th flush that added
+    // a table (a background compaction often follows); half the time with a
+    // compactRange running as well, which the close interrupts.
+    const running = () => {
+      const log = fs.readFileSync(path.join(o.dir, 'LOG'), 'utf8')
+      const start = log.lastIndexOf('Compacting ')
+      return start >= 0 && log.indexOf('compacted to', start) < 0
+    }
+    if (rnd() < 0.5) {
+      const want = 1 + pick(2)
+      let seen = 0
+      for (let i = 0; i < 20000 && seen < want; i++) {
+        await step(db, sigils)
+        if (running()) {
+          seen++
+          if (seen < want) while (running()) await step(db, sigils)
+        }
+      }
+    } else {
+      const flushes = 1 + pick(6)
+      let seen = 0
+      let tables = start.tables
+      while (seen < flushes) {
+        await step(db, sigils)
+        const f = files(o.dir)
+        if (f.tables > tables) seen++
+        tables = f.tables
+      }
     }
     if (rnd() < 0.5) db.compactRange('!', '~').catch(() => {})
   })
