@@ -4,10 +4,13 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // statesDefault under -tags states (make test-states): the long run.
@@ -19,7 +22,7 @@ const statesDefault = 500
 // two live journals; the writer runs again (up to five times) until it has
 // made that state. check must read it in full.
 func TestBulkLoadTwoJournals(t *testing.T) {
-	node := needNode(t)
+	node := testutil.Node(t)
 	const records = 200000
 	var twoJournals bool
 	for attempt := 1; attempt <= 5 && !twoJournals; attempt++ {
@@ -40,7 +43,7 @@ func TestBulkLoadTwoJournals(t *testing.T) {
 		if want.Count != records {
 			t.Fatalf("Node recovers %d records, want %d", want.Count, records)
 		}
-		before := treeDigest(t, checkCopy)
+		before := testutil.Digest(t, checkCopy)
 		start := time.Now()
 		code, stdout, stderr := runCLI(t, "check", "--store.leveldb.path="+checkCopy, "--store.leveldb.prefix="+statesPrefix,
 			"--verify.key-file="+filepath.Join(repo, "testdata/keys/current.key"),
@@ -49,7 +52,7 @@ func TestBulkLoadTwoJournals(t *testing.T) {
 		if wantLine := "Checked 200000 sigils. 0 failures.\n"; code != 0 || !strings.HasPrefix(stdout, wantLine) {
 			t.Fatalf("attempt %d (%+v): check exit %d, stdout %q, want 0 and %q\nstderr: %s", attempt, shape, code, firstLine(stdout), wantLine, stderr)
 		}
-		if after := treeDigest(t, checkCopy); !mapsEqual(before, after) {
+		if after := testutil.Digest(t, checkCopy); !maps.Equal(before, after) {
 			t.Fatal("the database directory changed during check")
 		}
 		msg := fmt.Sprintf("bulk load attempt %d: %d journals, %d tables: check exit 0, %q in %s", attempt, shape.Journals, shape.Tables, firstLine(stdout), took.Round(time.Millisecond))

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 	"github.com/sigil/sigil-integrity-exporter/store/leveldb"
 )
@@ -87,7 +89,7 @@ type stateShape struct {
 }
 
 func TestNodeLevelDBStates(t *testing.T) {
-	node := needNode(t)
+	node := testutil.Node(t)
 	n := statesDefault
 	if v := os.Getenv("SIGIL_STATES"); v != "" {
 		var err error
@@ -169,7 +171,7 @@ func TestNodeLevelDBStates(t *testing.T) {
 	for i, st := range states {
 		what := fmt.Sprintf("state %d (%s; %+v)", i, st.spec, st.shape)
 		want := counts[st.nodeCopy]
-		before := treeDigest(t, st.checkCopy)
+		before := testutil.Digest(t, st.checkCopy)
 
 		code, stdout, stderr := runCLI(t, "check", "--store.leveldb.path="+st.checkCopy, "--store.leveldb.prefix="+statesPrefix,
 			"--verify.key-file="+filepath.Join(repo, "testdata/keys/current.key"),
@@ -184,7 +186,7 @@ func TestNodeLevelDBStates(t *testing.T) {
 		} else if got != want {
 			t.Errorf("%s: the store's walk gives %d records, sha256 %s; Node's recovery %d, %s (seed %d)", what, got.Count, got.SHA256, want.Count, want.SHA256, seed)
 		}
-		if after := treeDigest(t, st.checkCopy); !mapsEqual(before, after) {
+		if after := testutil.Digest(t, st.checkCopy); !maps.Equal(before, after) {
 			t.Errorf("%s: the database directory changed during check", what)
 		}
 
@@ -246,11 +248,16 @@ func makeState(node, dir string, sp stateSpec) error {
 		time.Sleep(sp.KillAfter)
 		_ = cmd.Process.Kill() // SIGKILL: no close, no flush
 		_ = cmd.Wait()
-		if ctx.Err() != nil || stderr.Len() > 0 {
-			return fmt.Errorf("state-writer: %v\n%s", ctx.Err(), stderr.String())
+		if ctx.Err() != nil {
+			return fmt.Errorf("state-writer: %w\n%s", ctx.Err(), stderr.String())
 		}
-	} else if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "closed") {
-		return fmt.Errorf("state-writer: %v\n%s%s", err, out, stderr.String())
+		if stderr.Len() > 0 {
+			return fmt.Errorf("state-writer failed before the kill:\n%s", stderr.String())
+		}
+	} else if out, err := cmd.Output(); err != nil {
+		return fmt.Errorf("state-writer: %w\n%s%s", err, out, stderr.String())
+	} else if !strings.Contains(string(out), "closed") {
+		return fmt.Errorf("state-writer did not close the database:\n%s%s", out, stderr.String())
 	}
 	// C++ LevelDB opens a table as NNNNNN.sst when NNNNNN.ldb is absent (the
 	// name older versions wrote).
@@ -380,16 +387,4 @@ func walkDigest(dir string) (nodeCount, error) {
 	})
 	c.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return c, err
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -70,7 +71,7 @@ func renumberInto(jw *journal.Writer, r io.Reader, next *uint64, log *slog.Logge
 	for {
 		rec, err := jr.Next()
 		if err != nil {
-			if err != io.EOF {
+			if !errors.Is(err, io.EOF) {
 				log.Warn("journal: stopped at damage; records after it are not seen", "file", name, "err", err)
 			}
 			return

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestReopenBesideNodeWriter: testdata/node/live-writer.js (classic-level,
@@ -20,7 +22,7 @@ import (
 // never an error. Once the app has stopped, a reopen counts exactly the
 // records Node read back.
 func TestReopenBesideNodeWriter(t *testing.T) {
-	node := needNode(t)
+	node := testutil.Node(t)
 	dir := filepath.Join(t.TempDir(), "db")
 	cmd := exec.Command(node, "../../testdata/node/live-writer.js", dir, "--seconds", "10")
 	var stderr bytes.Buffer

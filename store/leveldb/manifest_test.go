@@ -16,6 +16,8 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/journal"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/storage"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // edit encodes a version edit: pairs of tag and value, a value being a
@@ -137,7 +139,7 @@ func appendJournal(t *testing.T, path string, seq uint64, batches ...[]string) {
 // walk sees the newest value of every key and nothing deleted; when Node is
 // installed, its own recovery of a copy must agree.
 func TestJournalsReplayedAsNodeDoes(t *testing.T) {
-	dir := copyDB(t, committedDBs[1].dir)
+	dir := testutil.CopyDir(t, committedDBs[1].dir)
 	const p = "!sigils!"
 	appendJournal(t, filepath.Join(dir, "000020.log"), nextSeq(t, filepath.Join(dir, "000012.log")),
 		[]string{"-" + p + "sigil-0000003", "+" + p + "zz-added={}"},
@@ -145,8 +147,8 @@ func TestJournalsReplayedAsNodeDoes(t *testing.T) {
 		[]string{"+" + p + "sigil-0000003=again", "-" + p + "sigil-0000003"})
 	appendJournal(t, filepath.Join(dir, "000001.log"), 1, []string{"+" + p + "obsolete=x", "+" + p + "sigil-0000299=resurrected"})
 
-	m := readManifest(t, committedDBs[1].manifest)
-	recs := scanAll(t, mustOpen(t, copyDB(t, dir), Options{Prefix: []byte(p)}), nil)
+	m := testutil.ReadJSON[testutil.LevelDBManifest](t, committedDBs[1].manifest)
+	recs := scanAll(t, mustOpen(t, testutil.CopyDir(t, dir), Options{Prefix: []byte(p)}), nil)
 	got := map[string]string{}
 	for _, r := range recs {
 		if r.Err != nil {
@@ -169,8 +171,8 @@ func TestJournalsReplayedAsNodeDoes(t *testing.T) {
 	}
 
 	// Node's own recovery of the same state.
-	node := needNode(t)
-	out, err := exec.Command(node, "../../testdata/node/count-records.js", "--prefix", p, copyDB(t, dir)).Output()
+	node := testutil.Node(t)
+	out, err := exec.Command(node, "../../testdata/node/count-records.js", "--prefix", p, testutil.CopyDir(t, dir)).Output()
 	if err != nil {
 		t.Fatalf("count-records.js: %v", err)
 	}
@@ -216,7 +218,7 @@ func nextSeq(t *testing.T, path string) uint64 {
 // stays that way (a directory copied without it), the last attempt replays
 // the journals that are there, as C++ LevelDB does, and Node agrees.
 func TestCurrentJournalMissing(t *testing.T) {
-	dir := copyDB(t, committedDBs[1].dir)
+	dir := testutil.CopyDir(t, committedDBs[1].dir)
 	if err := os.Remove(filepath.Join(dir, "000010.log")); err != nil {
 		t.Fatal(err)
 	}
@@ -236,8 +238,8 @@ func TestCurrentJournalMissing(t *testing.T) {
 		t.Fatalf("goleveldb open without the current journal: %v, want a staleViewError", err)
 	}
 	recs := scanAll(t, mustOpen(t, dir, Options{Prefix: []byte("!sigils!")}), nil)
-	node := needNode(t)
-	out, err := exec.Command(node, "../../testdata/node/count-records.js", copyDB(t, dir)).Output()
+	node := testutil.Node(t)
+	out, err := exec.Command(node, "../../testdata/node/count-records.js", testutil.CopyDir(t, dir)).Output()
 	if err != nil {
 		t.Fatalf("count-records.js: %v", err)
 	}

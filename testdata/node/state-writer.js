@@ -33,8 +33,7 @@ const crypto = require('crypto')
 const fs = require('fs')
 const path = require('path')
 const { ClassicLevel } = require('classic-level')
-
-const repoRoot = path.resolve(__dirname, '..', '..')
+const { readKeys, sha256hex, hmachex, prng } = require('./common')
 
 function parseArgs (argv) {
   const o = { dir: null, mode: null, seed: 1, sessions: 0, writeBuffer: 64 << 10, count: 200000 }
@@ -54,20 +53,6 @@ function parseArgs (argv) {
   return o
 }
 
-// mulberry32: deterministic per seed (a kill still lands at a random moment).
-function prng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex')
-
 // files counts the journals and tables in the directory and returns the
 // newest journal's number.
 function files (dir) {
@@ -84,12 +69,12 @@ function files (dir) {
 
 async function main () {
   const o = parseArgs(process.argv.slice(2))
-  const key = fs.readFileSync(path.join(repoRoot, 'testdata/keys/current.key'), 'utf8').trim()
+  const [key] = readKeys() // the current key
   const rnd = prng(o.seed)
   const pick = (n) => Math.floor(rnd() * n)
   const record = (id, data) => {
     const p = JSON.stringify(data || {})
-    return JSON.stringify({ id, data, checksum: sha256hex(p), signature: crypto.createHmac('sha256', key).update(p).digest('hex'), createdAt: '2024-05-01T12:00:00.000Z' })
+    return JSON.stringify({ id, data, checksum: sha256hex(p), signature: hmachex(key, p), createdAt: '2024-05-01T12:00:00.000Z' })
   }
 
   if (o.mode === 'bulk') {
