@@ -33,6 +33,7 @@ func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, 
 				var out []*report.Report
 				for _, r := range runners {
 					if rep := r.CurrentReport(); rep != nil {
+						archive.Origin().Stamp(rep)
 						out = append(out, rep)
 					}
 				}
