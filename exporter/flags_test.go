@@ -1,14 +1,15 @@
 package main
 
 import (
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
-
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestBadFlags: every bad flag value, in serve and in check, is one line
@@ -65,7 +66,7 @@ func TestBadFlags(t *testing.T) {
 				p.Stdout, p.Stderr = &out, &errb
 				err := p.Run()
 				code := 0
-				if ee, ok := err.(*exec.ExitError); ok {
+				if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 					code = ee.ExitCode()
 				}
 				stderr := errb.String()
@@ -93,9 +94,14 @@ func TestDSNWarnings(t *testing.T) {
 	dir := t.TempDir()
 	open := filepath.Join(dir, "dsn-open")
 	private := filepath.Join(dir, "dsn-private")
-	os.WriteFile(open, []byte(dsn), 0o644)
-	os.WriteFile(private, []byte(dsn), 0o600)
-	os.Chmod(open, 0o644) // whatever the umask
+	for p, mode := range map[string]os.FileMode{open: 0o644, private: 0o600} {
+		if err := os.WriteFile(p, []byte(dsn), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // whatever the umask
+			t.Fatal(err)
+		}
+	}
 	cases := []struct {
 		name string
 		args []string
