@@ -10,4 +10,6 @@
 // files with the real promtool and amtool, check that every metric name
 // used by the rules and the dashboard is a documented one, and run the
 // whole alert path end to end with a real Prometheus and Alertmanager.
+// Nothing imports it; its tests import only internal/testutil of this
+// module (and goleveldb, to write the app's store in the end-to-end test).
 package alerts

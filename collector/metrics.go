@@ -96,16 +96,16 @@ func (m *Metrics) collect(ch chan<- prometheus.Metric, s Status) {
 
 	cur, last := s.Current, s.Last
 	if cur == nil {
-		cur = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.Keys)}
+		cur = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.SigningKeys)}
 	}
 	if last == nil {
-		last = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.Keys)}
+		last = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.SigningKeys)}
 	}
 	for i, c := range Checks {
 		gauge("current_pass_failures", float64(cur.ByCheck[i]), c)
 		gauge("last_pass_failures", float64(last.ByCheck[i]), c)
 	}
-	for i := 0; i < s.Keys; i++ {
+	for i := 0; i < s.SigningKeys; i++ {
 		k := strconv.Itoa(i)
 		gauge("current_pass_key_records", float64(at(cur.KeyRecords, i)), k)
 		gauge("last_pass_key_records", float64(at(last.KeyRecords, i)), k)

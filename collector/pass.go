@@ -155,10 +155,7 @@ type Consumer struct {
 	Verifier  *Verifier
 	KeyPrefix string // prepended to keys in reports (LevelDB prefix)
 	Pass      *Pass
-	// OnRecord, when set, sees every record that was counted (for the
-	// missing-record key list and metrics).
-	OnRecord func(key []byte, o Outcome)
-	scratch  *Scratch
+	scratch   *Scratch
 }
 
 // Sink is the Walker's sink.
@@ -180,9 +177,6 @@ func (c *Consumer) Sink(ctx context.Context) func(Result) error {
 		p.Count(o, f)
 		p.Cursor = append(p.Cursor[:0], r.Key...)
 		p.HaveCursor = true
-		if c.OnRecord != nil {
-			c.OnRecord(r.Key, o)
-		}
 		return nil
 	}
 }

@@ -134,7 +134,9 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	case errors.Is(err, errStateDamaged):
 		bad := statePath(cfg.StateDir, cfg.Store.Name())
 		r.log.Warn("progress file is damaged; starting a new pass", "file", bad, "err", err)
-		os.Rename(bad, bad+".damaged")
+		if err := os.Rename(bad, bad+".damaged"); err != nil {
+			r.log.Warn("cannot set the damaged progress file aside; the next checkpoint replaces it", "file", bad, "err", err)
+		}
 	case err != nil:
 		return nil, fmt.Errorf("read progress in %q: %w", cfg.StateDir, unwrapPathError(err))
 	default:

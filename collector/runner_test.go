@@ -148,7 +148,9 @@ func TestMissingBetweenPasses(t *testing.T) {
 func TestDamagedProgressFile(t *testing.T) {
 	dir := t.TempDir()
 	for _, content := range []string{`{"version":1,"store":"mem","current":{"store":"mem","chec`, `garbage`, `{"version":99,"store":"mem"}`, `{"version":1,"store":"mem","current":{"by_check":[1]}}`} {
-		os.WriteFile(filepath.Join(dir, "progress-mem.json"), []byte(content), 0o600)
+		if err := os.WriteFile(filepath.Join(dir, "progress-mem.json"), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		r := newTestRunner(t, newListStore(10), dir)
 		rep, err := r.RunPass(context.Background())
 		if err != nil || rep.Checked != 10 {

@@ -69,7 +69,7 @@ func loadState(dir, storeName string) (*savedState, error) {
 	}
 	var s savedState
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%w: %v", errStateDamaged, err)
+		return nil, fmt.Errorf("%w: %w", errStateDamaged, err)
 	}
 	if s.Version != stateVersion || s.Store != storeName {
 		return nil, fmt.Errorf("%w: version %d for store %q, want version %d for %q", errStateDamaged, s.Version, s.Store, stateVersion, storeName)

@@ -35,11 +35,14 @@ func (p PassStatus) Failed() int64 { return total(p.ByCheck) }
 type Status struct {
 	Store    string
 	Up       bool
-	Keys     int
 	Current  *PassStatus // nil between passes
 	Last     *PassStatus // nil before the first complete pass
 	Finished time.Time   // when the last pass ended
 	Duration time.Duration
+
+	// SigningKeys is how many signing keys (--verify.key-file) verify
+	// signatures; 0 when the signature check is off.
+	SigningKeys int
 
 	Verified, ReadErrors, Passes, ReportErrors, StateErrors uint64
 
@@ -76,7 +79,7 @@ func (r *Runner) Status() Status {
 	s := Status{
 		Store:        r.Name(),
 		Up:           r.up,
-		Keys:         r.cfg.Verifier.KeyCount(),
+		SigningKeys:  r.cfg.Verifier.KeyCount(),
 		Verified:     r.counters.verified,
 		ReadErrors:   r.counters.readErrors,
 		Passes:       r.counters.passes,

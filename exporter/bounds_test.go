@@ -97,7 +97,7 @@ func TestHugeIDsBounded(t *testing.T) {
 		t.Fatalf("floor: %v\n%s", err, out)
 	}
 	floorKiB := fl.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
-	hwm := vmHWM(t, p.cmd.Process.Pid)
+	hwm := vmHWM(t, p.Cmd.Process.Pid)
 	bound := 8*floorKiB + 32<<10
 	t.Logf("30 records with 1 MB ids: serve peak RSS %d MiB; goleveldb floor %d MiB; bound %d MiB", hwm>>10, floorKiB>>10, bound>>10)
 	if hwm > bound {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,28 +17,14 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/util"
-)
 
-// needChromium finds Debian's chromium; without it the test skips, or
-// fails under CI=true (.ci/run installs it).
-func needChromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is required in CI and missing: .ci/run installs the Debian package chromium")
-	}
-	t.Skip("chromium not installed (Debian package chromium)")
-	return ""
-}
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
+)
 
 // browser starts a headless Chromium for the test.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	bin := needChromium(t)
+	bin := testutil.Tool(t, "the Debian package chromium", "chromium", "chromium-browser")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.Headless,
@@ -72,9 +57,9 @@ var oddIDs = []string{"aaa-rtl-\u202egnp.exe", "aaa-zw-\u200bsigil", "aaa-long-"
 // damages it as a failing disk would: one byte of every valid record's
 // data changed, so its checksum no longer matches, plus the odd ids. It
 // returns the store flags and how many records now fail.
-func damagedStore(t *testing.T, count string) ([]string, string, string) {
+func damagedStore(t *testing.T, count int) ([]string, string, string) {
 	t.Helper()
-	db, m := nodeLevelDB(t, count)
+	db, m := testutil.NodeLevelDB(t, count)
 	d, err := leveldb.OpenFile(db, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +261,7 @@ func TestReportsPageInBrowser(t *testing.T) {
 		t.Skip("starts Chromium and walks 3,000 records")
 	}
 	ctx := browser(t)
-	store, restoreKey, good := damagedStore(t, "3000")
+	store, restoreKey, good := damagedStore(t, 3000)
 	dir := t.TempDir()
 	p := startExporter(t, append([]string{"serve", "--scan.pass-duration=1h", "--scan.recheck-interval=1s",
 		"--store.leveldb.reopen-interval=1s", "--web.enable-lifecycle", "--log.level=warn",

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/prometheus/common/version"
+
 	"github.com/sigil/sigil-integrity-exporter/collector"
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
 )
@@ -127,6 +129,7 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 	if f.archive, err = report.NewArchive(cfg.reportDir, cfg.reportRetain, logger); err != nil {
 		return fail(err)
 	}
+	f.archive.SetOrigin(report.Origin{Host: hostname(logger), Version: version.Version, Canonical: cfg.canonical})
 	shard, err := collector.ParseShard(cfg.shard)
 	if err != nil {
 		return fail(err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
+
 	"bytes"
 	"os"
 	"os/exec"
@@ -54,7 +56,7 @@ func TestBadFlags(t *testing.T) {
 		{"--scan.shard=3/2", "shard"},
 		{"--web.config.file=" + filepath.Join(dir, "missing-web.yml"), "--web.config.file"},
 	}
-	bin := binary(t)
+	bin := testutil.Binary(t)
 	for _, c := range cases {
 		for _, cmd := range []string{"serve", "check"} {
 			t.Run(cmd+" "+c.flag, func(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // pushgateway is a stand-in Pushgateway that keeps the last body pushed
@@ -127,9 +129,9 @@ func checkMissingMetrics(t *testing.T, s map[string]float64, storeName string, n
 // not; the same state pointed at another database reports nothing missing.
 func TestMissingLevelDB(t *testing.T) {
 	t.Parallel()
-	m := readManifest(t, filepath.Join(repo, "testdata/leveldb/expected.json"))
+	m := testutil.ReadJSON[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 	src := filepath.Join(repo, "testdata/leveldb/sigils-db")
-	db := copyDir(t, src)
+	db := testutil.CopyDir(t, src)
 	state := t.TempDir()
 	var reports string // a new one for each run: one report per store in it
 	gw := newPushgateway(t)
@@ -149,7 +151,7 @@ func TestMissingLevelDB(t *testing.T) {
 		t.Fatalf("first pass names missing records %v", ids)
 	}
 	checkMissingMetrics(t, gw.metrics(), "leveldb", 0)
-	otherState := copyDir(t, state) // the state after one pass of db, for the identity case
+	otherState := testutil.CopyDir(t, state) // the state after one pass of db, for the identity case
 
 	// The app deletes records (the first and last sigil keys included, so
 	// that the merge's start and end are covered) and adds one.
@@ -184,9 +186,9 @@ func TestMissingLevelDB(t *testing.T) {
 				t.Errorf("missing %s has key %q, want %q", f.ID, f.Key, m.Prefix+f.ID)
 			}
 		}
-		wantFail := append([]want(nil), m.Failures...)
+		wantFail := append([]testutil.Failure(nil), m.Failures...)
 		for _, k := range deleted {
-			wantFail = append(wantFail, want{Key: k, ID: k, Check: "missing"})
+			wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
 		}
 		if d := cmp.Diff(wantSet(m.Prefix, wantFail), failureSet(rep)); d != "" {
 			t.Errorf("failures (-want +got):\n%s", d)
@@ -260,7 +262,7 @@ func TestMissingLevelDB(t *testing.T) {
 	t.Run("another database", func(t *testing.T) {
 		// A different database lacking records, checked with the state of
 		// the first one: its absent records are not "missing".
-		other := copyDir(t, src)
+		other := testutil.CopyDir(t, src)
 		editLevelDB(t, other, func(ldb *leveldb.DB) {
 			for _, k := range deleted {
 				if err := ldb.Delete([]byte(m.Prefix+k), nil); err != nil {
@@ -338,7 +340,7 @@ func TestMissingPostgres(t *testing.T) {
 	if ids := missingIDs(reportFor(t, reports, "postgres")); len(ids) != 0 {
 		t.Fatalf("first pass names missing records %v", ids)
 	}
-	otherState := copyDir(t, state)
+	otherState := testutil.CopyDir(t, state)
 
 	// First sigil, one in the middle, and the last key in bytewise order.
 	deleted := []string{"sigil-0000", "sigil-0010", "~edge-tilde"}
@@ -356,9 +358,9 @@ func TestMissingPostgres(t *testing.T) {
 		if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
 			t.Errorf("missing ids (-want +got):\n%s", d)
 		}
-		wantFail := append([]want(nil), tm.Failures...)
+		wantFail := append([]testutil.Failure(nil), tm.Failures...)
 		for _, k := range deleted {
-			wantFail = append(wantFail, want{Key: k, ID: k, Check: "missing"})
+			wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
 		}
 		if d := cmp.Diff(wantSet("", wantFail), failureSet(rep)); d != "" {
 			t.Errorf("failures (-want +got):\n%s", d)

@@ -125,8 +125,8 @@ func TestControlLifecycle(t *testing.T) {
 	if s[`sigil_integrity_paused{store="leveldb"}`] != 1 || since < float64(time.Now().Add(-time.Minute).Unix()) {
 		t.Errorf("after pause: paused %v, paused_since %v", s[`sigil_integrity_paused{store="leveldb"}`], since)
 	}
-	if !strings.Contains(on.logs.String(), `msg="control request" action=pause`) || !strings.Contains(on.logs.String(), "remote=127.0.0.1:") {
-		t.Errorf("the pause is not logged with its remote address:\n%s", grepLines(on.logs.String(), "control"))
+	if !strings.Contains(on.Out.String(), `msg="control request" action=pause`) || !strings.Contains(on.Out.String(), "remote=127.0.0.1:") {
+		t.Errorf("the pause is not logged with its remote address:\n%s", grepLines(on.Out.String(), "control"))
 	}
 	on.stop(syscall.SIGTERM)
 
@@ -141,7 +141,7 @@ func TestControlLifecycle(t *testing.T) {
 	if after := again.scrape()[`sigil_integrity_records_verified_total{store="leveldb"}`]; after != before {
 		t.Errorf("the walk moved while paused across a restart: %v -> %v records", before, after)
 	}
-	if !strings.Contains(again.logs.String(), "the walk is paused, as it was before the restart") {
+	if !strings.Contains(again.Out.String(), "the walk is paused, as it was before the restart") {
 		t.Error("the restart does not say the walk is paused")
 	}
 	if code := again.post("/-/resume"); code != 200 {
@@ -277,7 +277,7 @@ func TestServerHardening(t *testing.T) {
 			t.Errorf("GET %s: %d, metrics in body %v; want 404 without metrics", path, code, strings.Contains(body, "sigil_integrity"))
 		}
 	}
-	logBefore := len(p.logs.String())
+	logBefore := len(p.Out.String())
 	for _, name := range []string{strings.Repeat("a", 100_000), "integrity-report-" + strings.Repeat("x", 100_000) + "-20260101T000000Z.json",
 		"integrity-report-" + strings.Repeat("x", 300) + "-20260101T000000Z.json", "integrity-report-" + strings.Repeat("x", 30_000) + "-20260101T000000Z.json"} {
 		// Past the 64 KiB header limit the server answers 431 itself.
@@ -286,7 +286,7 @@ func TestServerHardening(t *testing.T) {
 			t.Errorf("GET /reports/<%d bytes>: %d with %d bytes, want a short 404 (or 431 past 64 KiB)", len(name), code, len(body))
 		}
 	}
-	if grown := len(p.logs.String()) - logBefore; grown > 1000 {
+	if grown := len(p.Out.String()) - logBefore; grown > 1000 {
 		t.Errorf("bad report names added %d bytes of log", grown)
 	}
 

@@ -32,7 +32,13 @@ func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, 
 			Live: func() []report.Live {
 				out := make([]report.Live, 0, len(runners))
 				for _, r := range runners {
-					out = append(out, r.Live())
+					l := r.Live()
+					for _, rep := range []*report.Report{l.Current, l.Last} {
+						if rep != nil {
+							archive.Origin().Stamp(rep)
+						}
+					}
+					out = append(out, l)
 				}
 				return out
 			}}

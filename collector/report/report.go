@@ -1,18 +1,20 @@
 // Package report holds the outcome of one verification pass over one store:
-// the Report type (SPEC section 6), an Archive that writes reports
+// the Report type (README "Reports"), an Archive that writes reports
 // atomically into a directory and prunes old ones, and the HTTP views of
 // that archive.
 //
 // It does not count: a pass is accounted by collector.Pass, which renders
 // a Report. It knows nothing about stores or checks: check names arrive as
-// the Failure.Reason strings the collector gives it.
+// the Failure.Reason strings the collector gives it. It must not import
+// collector/ (which imports it), store/ or exporter/.
 package report
 
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // DefaultMaxFailures is the default cap on listed failures
@@ -24,7 +26,7 @@ const DefaultMaxFailures = 1000
 // memory.
 func ValidateMaxFailures(n int) error {
 	if n < 1 {
-		return fmt.Errorf("--report.max-failures must be at least 1, got %d: the counts stay exact, only the list is capped", n)
+		return fielderr.New("report.MaxFailures", n, "must be at least 1: the counts stay exact, only the list is capped")
 	}
 	return nil
 }
@@ -34,7 +36,8 @@ type Failure struct {
 	// ID is the record's id, or the best name for it when the record could
 	// not be decoded (its key).
 	ID string `json:"id"`
-	// Reason is the name of the first check that failed (SPEC section 3).
+	// Reason is the name of the first check that failed (README "What is
+	// checked").
 	Reason string `json:"reason"`
 	// Key is the record's full key in the store (LevelDB: prefix included).
 	Key string `json:"key"`
