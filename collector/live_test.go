@@ -26,11 +26,15 @@ func TestRunnerLive(t *testing.T) {
 	if l.Last == nil || l.Last.Checked != 50 || l.Last.Failed != 1 || !l.Last.Complete || len(l.Open()) != 1 || l.Open()[0].FirstSeen.IsZero() {
 		t.Fatalf("after a pass: last %+v open %+v", l.Last, l.Open())
 	}
-	r.Pause()
+	if err := r.Pause(); err != nil {
+		t.Fatal(err)
+	}
 	if got := r.Live(); got.StateName() != report.StatePaused || !got.Paused {
 		t.Errorf("paused: state %s", got.StateName())
 	}
-	r.Resume()
+	if err := r.Resume(); err != nil {
+		t.Fatal(err)
+	}
 	if got := r.Live(); got.StateName() != report.StateWaiting {
 		t.Errorf("resumed between passes: state %s", got.StateName())
 	}

@@ -208,7 +208,7 @@ const factsJS = `(() => {
 
 // look loads url at a width, takes a screenshot of the top of the page
 // and of the failure list, and returns the DOM facts.
-func look(t *testing.T, ctx context.Context, url string, width, height int, mobile bool, shot string) pageFacts {
+func look(ctx context.Context, t *testing.T, url string, width, height int, mobile bool, shot string) pageFacts {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -282,7 +282,7 @@ func TestReportsPageInBrowser(t *testing.T) {
 	if h := getJSON(t, base+"/reports/latest.json", &running); running.Complete || h.Get("X-Sigil-Report") != "running" {
 		t.Errorf("latest.json during the first pass: complete %v, X-Sigil-Report %q; want the running pass", running.Complete, h.Get("X-Sigil-Report"))
 	}
-	f := look(t, ctx, base+"/reports", 1280, 900, false, "running-desktop")
+	f := look(ctx, t, base+"/reports", 1280, 900, false, "running-desktop")
 	if f.State != "running" || f.IncompleteBadge || !f.HasProgress || !strings.Contains(f.Texts, "Expected to end") {
 		t.Errorf("running pass: state %q badge %q, incomplete badge %v, progress bar %v; page:\n%s", f.State, f.BadgeText, f.IncompleteBadge, f.HasProgress, f.Texts)
 	}
@@ -312,7 +312,7 @@ func TestReportsPageInBrowser(t *testing.T) {
 		}
 	}
 	post("/-/pause")
-	if f := look(t, ctx, base+"/reports", 1280, 900, false, "paused-desktop"); f.State != "paused" || !strings.Contains(f.Texts, "Paused") {
+	if f := look(ctx, t, base+"/reports", 1280, 900, false, "paused-desktop"); f.State != "paused" || !strings.Contains(f.Texts, "Paused") {
 		t.Errorf("paused walk: state %q; page:\n%s", f.State, f.Texts)
 	}
 
@@ -365,7 +365,7 @@ func TestReportsPageInBrowser(t *testing.T) {
 		mobile        bool
 	}{{"desktop", 1280, 900, false}, {"phone", 390, 844, true}} {
 		t.Run(c.name, func(t *testing.T) {
-			f := look(t, ctx, base+"/reports", c.width, c.height, c.mobile, "failures-"+c.name)
+			f := look(ctx, t, base+"/reports", c.width, c.height, c.mobile, "failures-"+c.name)
 			if f.ScrollWidth > f.InnerWidth {
 				t.Errorf("the page scrolls sideways: %dpx wide in a %dpx viewport", f.ScrollWidth, f.InnerWidth)
 			}
@@ -396,7 +396,7 @@ func TestReportsPageInBrowser(t *testing.T) {
 				return
 			}
 			// Filter by check through the page's own link.
-			ff := look(t, ctx, f.ChecksumLink, c.width, c.height, c.mobile, "filtered-"+c.name)
+			ff := look(ctx, t, f.ChecksumLink, c.width, c.height, c.mobile, "filtered-"+c.name)
 			if ff.Rows == 0 || strings.Contains(ff.Texts, "signature") && !strings.Contains(ff.Pager, "(checksum)") {
 				t.Errorf("checksum filter: %d rows, pager %q", ff.Rows, ff.Pager)
 			}
@@ -421,7 +421,7 @@ func checkLinks(t *testing.T, base string, links []string, atLeast int) {
 			t.Errorf("link %s: %v", l, err)
 			continue
 		}
-		io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Errorf("link %s: HTTP %d", l, resp.StatusCode)

@@ -22,8 +22,11 @@ func pushMetrics(ctx context.Context, cfg *config, sources []collector.StatusSou
 	instance := cfg.pushInstance
 	if instance == "" {
 		h, err := os.Hostname()
-		if err != nil || h == "" {
-			return fmt.Errorf("no --push.instance given and the host name is unknown (%v): set --push.instance", err)
+		if err != nil {
+			return fmt.Errorf("no --push.instance given and the host name is unknown: %w; set --push.instance", err)
+		}
+		if h == "" {
+			return fmt.Errorf("no --push.instance given and the host name is empty: set --push.instance")
 		}
 		instance = h
 	}

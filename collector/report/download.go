@@ -38,16 +38,19 @@ func (h *Handler) serveDownload(w http.ResponseWriter, r *http.Request, kind str
 	}
 	switch kind {
 	case "csv":
-		cw := csv.NewWriter(&b)
-		cw.Write([]string{"store", "id", "reason", "key", "key_sha256", "first_seen", "detail"})
+		recs := [][]string{{"store", "id", "reason", "key", "key_sha256", "first_seen", "detail"}}
 		for _, f := range rows {
 			first := ""
 			if !f.FirstSeen.IsZero() {
 				first = f.FirstSeen.UTC().Format(time.RFC3339)
 			}
-			cw.Write([]string{csvCell(store), csvCell(f.ID), f.Reason, csvCell(f.Key), f.KeySHA256, first, csvCell(f.Detail)})
+			recs = append(recs, []string{csvCell(store), csvCell(f.ID), f.Reason, csvCell(f.Key), f.KeySHA256, first, csvCell(f.Detail)})
 		}
-		cw.Flush()
+		if err := csv.NewWriter(&b).WriteAll(recs); err != nil {
+			h.logger().Error("Could not write the failures CSV", "err", err)
+			http.Error(w, "could not write the CSV; see the exporter's log", http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		name += ".csv"
 	default:
