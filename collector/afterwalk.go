@@ -15,7 +15,7 @@ import (
 // on bytewise-sorted copies of the key lists (sortKeyList), so memory stays
 // constant. It leaves the sorted copy of this pass's list beside it, for
 // finishPass to keep as the last pass's.
-func (r *Runner) afterWalk(ctx context.Context, cons *Consumer, keys *keyListWriter, order store.Order) error {
+func (r *Runner) afterWalk(ctx context.Context, cons *Consumer, open *openSet, keys *keyListWriter, order store.Order) error {
 	if err := keys.sync(); err != nil {
 		return err
 	}
@@ -25,7 +25,7 @@ func (r *Runner) afterWalk(ctx context.Context, cons *Consumer, keys *keyListWri
 		return err
 	}
 	if order == store.Unordered {
-		if err := r.duplicatesAfterWalk(ctx, cons, next+sortedSuffix); err != nil {
+		if err := r.duplicatesAfterWalk(ctx, cons, open, next+sortedSuffix); err != nil {
 			return err
 		}
 	}
@@ -39,7 +39,7 @@ func (r *Runner) afterWalk(ctx context.Context, cons *Consumer, keys *keyListWri
 	if err != nil {
 		return fmt.Errorf("sort the last pass's key list: %w", err)
 	}
-	return missingSorted(last, next+sortedSuffix, func(key []byte) { r.noteMissing(ctx, cons, key) })
+	return missingSorted(last, next+sortedSuffix, func(key []byte) { r.noteMissing(ctx, cons, open, key) })
 }
 
 // missingSorted reports each key of the sorted list prev that the sorted
@@ -89,7 +89,7 @@ const dupBatch = 1000
 // held by that many rows now: a row the app updated during the pass can
 // move ahead of the walk and be read twice, which is not a duplicate (and
 // is then counted once).
-func (r *Runner) duplicatesAfterWalk(ctx context.Context, cons *Consumer, sorted string) error {
+func (r *Runner) duplicatesAfterWalk(ctx context.Context, cons *Consumer, open *openSet, sorted string) error {
 	rd, err := openKeyList(sorted)
 	if err != nil {
 		return err
@@ -127,8 +127,21 @@ func (r *Runner) duplicatesAfterWalk(ctx context.Context, cons *Consumer, sorted
 				}
 			}
 			for i := int64(0); i < extras; i++ {
-				cons.Pass.AddFailure(report.Failure{ID: string(b.key), Reason: CheckDuplicate, Key: cons.KeyPrefix + string(b.key),
+				p := cons.Pass
+				listed := len(p.Failures)
+				p.AddFailure(report.Failure{ID: string(b.key), Reason: CheckDuplicate, Key: cons.KeyPrefix + string(b.key),
 					Detail: "the same id appears more than once in the store (found after the walk: the table has no index on the key)"})
+				// Found again: the open duplicate of the last pass keeps
+				// its first-seen time (and is not closed by carryOpen).
+				prev, wasOpen := open.take(r.cfg.KeyPrefix, b.key, never)
+				switch {
+				case len(p.Failures) > listed && wasOpen && !prev.FirstSeen.IsZero():
+					p.Failures[len(p.Failures)-1].FirstSeen = prev.FirstSeen
+				case len(p.Failures) > listed:
+					p.Failures[len(p.Failures)-1].FirstSeen = r.now().UTC()
+				case wasOpen:
+					p.List(prev)
+				}
 			}
 		}
 		batch = batch[:0]

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func LoadSchema(file string) (*Schema, error) {
 	defer f.Close()
 	doc, err := jsonschema.UnmarshalJSON(f)
 	if err != nil {
-		return nil, fmt.Errorf("schema file %q is not valid JSON: %v", file, err)
+		return nil, fmt.Errorf("schema file %q is not valid JSON: %w", file, err)
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -51,7 +52,8 @@ func (s *Schema) validate(doc []byte) string {
 		return "cannot decode for schema validation: " + oneLine(err)
 	}
 	if err := s.s.Validate(v); err != nil {
-		if ve, ok := err.(*jsonschema.ValidationError); ok {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
 			return schemaDetail(ve)
 		}
 		return oneLine(err)

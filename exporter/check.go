@@ -7,8 +7,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/push"
+	"github.com/prometheus/common/version"
 
 	"github.com/sigil/sigil-integrity-exporter/collector"
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
@@ -72,9 +71,7 @@ func runCheck(ctx context.Context, cfg *config, logger *slog.Logger, stdout, std
 		fmt.Fprintf(stdout, "Reports in %s\n", cfg.reportDir)
 	}
 	if cfg.pushGatewayURL != "" {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collector.NewMetrics(f.sources()...))
-		if err := push.New(cfg.pushGatewayURL, cfg.pushJob).Gatherer(reg).PushContext(ctx); err != nil {
+		if err := pushMetrics(ctx, cfg, f.sources()); err != nil {
 			logger.Error("cannot push metrics to the Pushgateway", "url", redactURL(cfg.pushGatewayURL), "err", err)
 			return exitError
 		}
@@ -132,6 +129,7 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 	if f.archive, err = report.NewArchive(cfg.reportDir, cfg.reportRetain, logger); err != nil {
 		return fail(err)
 	}
+	f.archive.SetOrigin(report.Origin{Host: hostname(logger), Version: version.Version, Canonical: cfg.canonical})
 	shard, err := collector.ParseShard(cfg.shard)
 	if err != nil {
 		return fail(err)
@@ -159,6 +157,7 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 			if rc.Pacer, err = newPacer(cfg); err != nil {
 				return fail(err)
 			}
+			rc.MaxRate, rc.Tranquility = cfg.maxRate, cfg.tranquility
 			rc.OnPassComplete = func(ctx context.Context) {
 				if f.cross == nil {
 					return

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store/postgres/pgtest"
 )
 
@@ -36,7 +36,7 @@ func orderLayouts(t *testing.T, c *pgtest.Cluster, database string) map[string][
 	if icu != "" {
 		layouts["icu primary key"] = []string{`DROP INDEX sigil_docs_id_c`, `ALTER TABLE sigil_docs ALTER COLUMN id TYPE text COLLATE "` + icu + `"`,
 			`ALTER TABLE sigil_docs DROP CONSTRAINT IF EXISTS sigil_docs_pkey`, `ALTER TABLE sigil_docs ADD PRIMARY KEY (id)`}
-	} else if os.Getenv("CI") == "true" {
+	} else if testutil.InCI() {
 		t.Fatal("PostgreSQL without ICU: the linguistic-collation layout is not tested")
 	}
 	return layouts
@@ -77,12 +77,12 @@ func TestMissingAndCrossNotBytewise(t *testing.T) {
 				c.ExecIn(database, stmt)
 			}
 			c.ExecIn(database, "GRANT SELECT ON sigil_docs TO "+pgtest.ReaderRole)
-			wantFail := append([]want(nil), tm.Failures...)
+			wantFail := append([]testutil.Failure(nil), tm.Failures...)
 			total := tm.Total
 			if name == "no index" {
 				// A second row with the id of a valid record.
 				c.ExecIn(database, `INSERT INTO sigil_docs SELECT id, doc FROM sigil_docs WHERE id = 'sigil-0003'`)
-				wantFail = append(wantFail, want{Key: "sigil-0003", ID: "sigil-0003", Check: "duplicate"})
+				wantFail = append(wantFail, testutil.Failure{Key: "sigil-0003", ID: "sigil-0003", Check: "duplicate"})
 				total++
 			}
 			state := t.TempDir()
@@ -117,9 +117,9 @@ func TestMissingAndCrossNotBytewise(t *testing.T) {
 			if d := cmp.Diff(deleted, got); d != "" {
 				t.Errorf("missing ids (-want +got):\n%s", d)
 			}
-			second := slices.DeleteFunc(slices.Clone(wantFail), func(w want) bool { return slices.Contains(deleted, w.Key) })
+			second := slices.DeleteFunc(slices.Clone(wantFail), func(w testutil.Failure) bool { return slices.Contains(deleted, w.Key) })
 			for _, k := range deleted {
-				second = append(second, want{Key: k, ID: k, Check: "missing"})
+				second = append(second, testutil.Failure{Key: k, ID: k, Check: "missing"})
 			}
 			if d := cmp.Diff(wantSet("", second), failureSet(rep)); d != "" {
 				t.Errorf("second pass failures (-want +got):\n%s", d)
@@ -142,7 +142,7 @@ func TestMissingAndCrossNotBytewise(t *testing.T) {
 // disagrees with its key fails `key` with both as text.
 func TestCheckPostgresKeyTypes(t *testing.T) {
 	t.Parallel()
-	node := needNode(t)
+	node := testutil.Node(t)
 	c := pgtest.Start(t)
 	c.CreateDatabase("keytypes")
 	const rows = 60

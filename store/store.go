@@ -1,6 +1,7 @@
 // Package store streams sigil records out of the app's backends. It knows
 // how to read a backend and nothing about checks: verification lives in
-// package collector.
+// package collector. No package under store/ may import collector/ or
+// exporter/ (depguard in .golangci.yml).
 //
 // Every backend is strictly read-only. No method of a Store may write to the
 // app's data, take a lock that blocks the app's writers for more than one
@@ -38,15 +39,15 @@ type Record struct {
 type Order int
 
 const (
-	// Bytewise: Scan yields keys in bytes.Compare order and Compare is
+	// Bytewise means Scan yields keys in bytes.Compare order and Compare is
 	// bytes.Compare. Two bytewise walks can be merged in Go.
 	Bytewise Order = iota
-	// Grouped: Scan follows the backend's own order (an index in a
+	// Grouped means Scan follows the backend's own order (an index in a
 	// collation Go cannot reproduce, or a numeric order); records with
 	// equal keys come out adjacent and Compare(a, b) == 0 exactly when
 	// the keys are equal, but Compare's sign need not be Scan's order.
 	Grouped
-	// Unordered: Scan follows physical position (a table without a usable
+	// Unordered means Scan follows physical position (a table without a usable
 	// index); records with equal keys may be far apart, and the resume
 	// cursor is Record.Cursor, not the key.
 	Unordered

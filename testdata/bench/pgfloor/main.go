@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -96,7 +97,7 @@ func explainPage(dsn, table string, page int) error {
 	}
 	var i int64
 	var cursor []byte
-	errStop := fmt.Errorf("stop")
+	errStop := errors.New("stop")
 	err = s.Scan(ctx, nil, func(r store.Record) error {
 		if i++; i < total/2 {
 			return nil
@@ -108,7 +109,7 @@ func explainPage(dsn, table string, page int) error {
 		cursor = append([]byte(nil), cursor...)
 		return errStop
 	})
-	if err != nil && err != errStop {
+	if err != nil && !errors.Is(err, errStop) {
 		return err
 	}
 	plan, err := s.ExplainPage(ctx, cursor)
