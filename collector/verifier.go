@@ -124,7 +124,7 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 	hex.Encode(sumHex, sum[:])
 	out := Outcome{KeyIndex: -1, Sum: sum}
 	if raw, ok := doc.Get("checksum"); ok && string(raw) != "null" {
-		if stored, simple := plainString(raw); !simple || !bytes.Equal(stored, sumHex) {
+		if !checksumEqual(raw, sumHex) {
 			return withSum(fail(idOf(doc), CheckChecksum, checksumDetail(raw, sumHex, v.cfg.Canonical)), sum)
 		}
 	}
@@ -178,6 +178,17 @@ func checksumDetail(raw, computed []byte, mode canonical.Mode) string {
 		return fmt.Sprintf("checksum is malformed: want 64 lowercase hex digits, got %d characters", len(stored))
 	}
 	return fmt.Sprintf("checksum mismatch: stored %s, computed %s (%s mode)", stored, computed, mode)
+}
+
+// checksumEqual reports whether the stored checksum (raw JSON) is the
+// computed hex: as bytes when it is written without escapes (the common
+// case, no allocation), else decoded, as JSON.parse reads it.
+func checksumEqual(raw, computed []byte) bool {
+	if stored, simple := plainString(raw); simple {
+		return bytes.Equal(stored, computed)
+	}
+	stored, isStr := canonical.StringValue(raw)
+	return isStr && stored == string(computed)
 }
 
 // plainString returns the content of a raw JSON string without escapes,
