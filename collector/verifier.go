@@ -109,10 +109,12 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		return fail(id, CheckKey, fmt.Sprintf("stored under key %s but its id is %s", quoteKey(rec.Key), idForDetail(idRaw, id)))
 	}
 	// checksum
-	data, _ := doc.Get("data")
-	// Data the app wrote with JSON.stringify usually is canonical already:
-	// then canon is the stored bytes themselves, not a copy.
-	canon, err := v.cfg.Canonical.Canonical(s.canon[:0], data)
+	dataMember, _ := doc.GetMember("data")
+	data := dataMember.Value
+	// Data the app wrote with JSON.stringify usually is canonical already
+	// (Parse found out while validating it): then canon is the stored
+	// bytes themselves, not a copy.
+	canon, err := v.cfg.Canonical.CanonicalMember(s.canon[:0], dataMember)
 	if len(canon) > 0 && (len(data) == 0 || &canon[0] != &data[0]) {
 		s.canon = canon // keep the grown buffer, not an alias of the record
 	}

@@ -3,6 +3,7 @@ package canonical
 import (
 	"encoding/binary"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // The fast path of the JS form. The app writes every record with
@@ -43,10 +44,12 @@ type keySpan struct{ start, end int }
 // fastFrame is one open container during isJS. For an object, keys[base:]
 // are its keys so far, n their count and seen a filter on them.
 type fastFrame struct {
-	seen uint64
-	base int
-	n    int
-	obj  bool
+	seen    uint64
+	base    int
+	n       int   // names (keys that are not array indices) so far
+	lastIdx int64 // the last array-index key, -1 before the first
+	names   bool  // a name came: no array-index key may follow
+	obj     bool
 }
 
 // fastScratch is isJS's reusable memory.
@@ -58,26 +61,35 @@ type fastScratch struct {
 // isJS reports whether b is exactly one JSON value that the JS encoder
 // would reproduce byte for byte.
 func isJS(b []byte, sc *fastScratch) bool {
-	ok, keys, stack := scanJS(b, sc.keys[:0], sc.stack[:0])
+	end, ok := sc.scan(b, 0)
+	return ok && end == len(b)
+}
+
+// scan runs scanJS on the value at b[i] and returns the offset after it.
+func (sc *fastScratch) scan(b []byte, i int) (int, bool) {
+	end, ok, keys, stack := scanJS(b, i, sc.keys[:0], sc.stack[:0])
 	sc.keys, sc.stack = keys[:0], stack[:0]
-	return ok
+	return end, ok
 }
 
 // scanJS is isJS's loop: an explicit stack, the scan position in a local.
-func scanJS(b []byte, keys []keySpan, stack []fastFrame) (bool, []keySpan, []fastFrame) {
+// It reads one value at b[i] and returns the offset after it; ok is false
+// when that value is not in JS form (or not JSON, or not UTF-8), and the
+// offset is then meaningless. Since it checks UTF-8 and the JSON grammar of
+// what it accepts, Doc.Parse uses it as its validator for data.
+func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []keySpan, []fastFrame) {
 	var cur fastFrame // the innermost open container, when depth > 0
 	depth := 0
-	i := 0
 	ok := false
 	for {
 		// A value is expected at b[i].
 		if i >= len(b) {
-			return false, keys, stack
+			return i, false, keys, stack
 		}
 		switch c := b[i]; c {
 		case '{', '[':
-			if depth >= MaxDepth {
-				return false, keys, stack
+			if depth+2 > MaxDepth { // as Doc.Parse counts: the record object is one level
+				return i, false, keys, stack
 			}
 			if i+1 < len(b) && b[i+1] == c+2 { // {} or []
 				i += 2
@@ -88,11 +100,11 @@ func scanJS(b []byte, keys []keySpan, stack []fastFrame) (bool, []keySpan, []fas
 				stack = append(stack, cur)
 			}
 			depth++
-			cur = fastFrame{base: len(keys), obj: c == '{'}
+			cur = fastFrame{base: len(keys), lastIdx: -1, obj: c == '{'}
 			i++
 			if c == '{' {
 				if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
-					return false, keys, stack
+					return i, false, keys, stack
 				}
 			}
 			continue
@@ -108,28 +120,28 @@ func scanJS(b []byte, keys []keySpan, stack []fastFrame) (bool, []keySpan, []fas
 			i, ok = fastNum(b, i)
 		}
 		if !ok {
-			return false, keys, stack
+			return i, false, keys, stack
 		}
 		// A value ended at i: close containers or move to the next element.
 		for {
 			if depth == 0 {
-				return i == len(b), keys, stack
+				return i, true, keys, stack
 			}
 			if i >= len(b) {
-				return false, keys, stack
+				return i, false, keys, stack
 			}
 			c := b[i]
 			i++
 			if c == ',' {
 				if cur.obj {
 					if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
-						return false, keys, stack
+						return i, false, keys, stack
 					}
 				}
 				break
 			}
 			if c != '}' && c != ']' || (c == '}') != cur.obj {
-				return false, keys, stack
+				return i, false, keys, stack
 			}
 			keys = keys[:cur.base]
 			depth--
@@ -141,11 +153,11 @@ func scanJS(b []byte, keys []keySpan, stack []fastFrame) (bool, []keySpan, []fas
 	}
 }
 
-// fastKey accepts `"key":` at b[i] if the key is canonical, neither an
-// array index after the first member nor a duplicate, and returns the
-// offset of the member's value.
+// fastKey accepts `"key":` at b[i] if the key is canonical and where V8
+// would put it (array-index keys first, ascending; then the names, none
+// twice), and returns the offset of the member's value.
 func fastKey(b []byte, i int, keys []keySpan, f *fastFrame) (int, []keySpan, bool) {
-	if f.n == fastMaxKeys || i >= len(b) || b[i] != '"' {
+	if i >= len(b) || b[i] != '"' {
 		return i, keys, false
 	}
 	start := i + 1
@@ -154,13 +166,25 @@ func fastKey(b []byte, i int, keys []keySpan, f *fastFrame) (int, []keySpan, boo
 		return i, keys, false
 	}
 	k := b[start : i-1]
+	if i >= len(b) || b[i] != ':' {
+		return i, keys, false
+	}
+	if len(k) > 0 && isDigit(k[0]) {
+		if idx, isIdx := arrayIndex(k); isIdx {
+			// Distinct and in V8's place only when ascending before
+			// every name: then no duplicate check is needed.
+			if f.names || int64(idx) <= f.lastIdx {
+				return i, keys, false
+			}
+			f.lastIdx = int64(idx)
+			return i + 1, keys, true
+		}
+	}
+	if f.n == fastMaxKeys {
+		return i, keys, false
+	}
 	var bit uint64 = 1
 	if len(k) > 0 {
-		if isDigit(k[0]) && f.n > 0 {
-			if _, idx := arrayIndex(k); idx {
-				return i, keys, false // V8 moves it before the other keys
-			}
-		}
 		bit = 1 << ((len(k)*7 + int(k[0])*3 + int(k[len(k)-1])) & 63)
 	}
 	if f.seen&bit != 0 {
@@ -171,11 +195,9 @@ func fastKey(b []byte, i int, keys []keySpan, f *fastFrame) (int, []keySpan, boo
 		}
 	}
 	f.seen |= bit
+	f.names = true
 	f.n++
 	keys = append(keys, keySpan{start, i - 1})
-	if i >= len(b) || b[i] != ':' {
-		return i, keys, false
-	}
 	return i + 1, keys, true
 }
 
@@ -212,12 +234,13 @@ func fastStr(b []byte, i int) (int, bool) {
 	for {
 		for {
 			if i+8 > len(b) {
-				for i < len(b) && fastPlain[b[i]] {
+				for i < len(b) && fastPlain[b[i]] && b[i] < utf8.RuneSelf {
 					i++
 				}
 				break
 			}
-			if m := specialMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if m := specialMask(x) | x&highs; m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
@@ -228,6 +251,12 @@ func fastStr(b []byte, i int) (int, bool) {
 		}
 		if b[i] == '"' {
 			return i + 1, true
+		}
+		if b[i] >= utf8.RuneSelf {
+			if i = skipUTF8(b, i); i < 0 {
+				return 0, false
+			}
+			continue
 		}
 		// A backslash.
 		if i+1 >= len(b) {
@@ -255,6 +284,29 @@ func fastStr(b []byte, i int) (int, bool) {
 			return i, false // \/ and anything else
 		}
 	}
+}
+
+// skipUTF8 returns the offset after the run of valid UTF-8 sequences of
+// non-ASCII characters at b[i], or -1 at an invalid one.
+func skipUTF8(b []byte, i int) int {
+	for i < len(b) && b[i] >= utf8.RuneSelf {
+		c := b[i]
+		// Two- and three-byte sequences inline (the common scripts), the
+		// rest through the standard decoder.
+		switch {
+		case c >= 0xC2 && c <= 0xDF && i+1 < len(b) && b[i+1]&0xC0 == 0x80:
+			i += 2
+		case (c >= 0xE1 && c <= 0xEC || c == 0xEE || c == 0xEF) && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80:
+			i += 3
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return -1
+			}
+			i += size
+		}
+	}
+	return i
 }
 
 // hexLower is the value of a lowercase hex digit, or -1.

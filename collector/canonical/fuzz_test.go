@@ -68,6 +68,16 @@ func checkDocument(t *testing.T, doc []byte) {
 	if err != nil {
 		t.Fatalf("JS.Append(%q): %v", data, err)
 	}
+	// Parse's one-scan verdict on data is the fast path's, and the member
+	// it hands to CanonicalMember gives the slow path's bytes.
+	m, _ := d.GetMember("data")
+	if len(data) > 0 && m.JS != JS.isCanonical(data) {
+		t.Fatalf("Parse marked data %q JS=%v, isJS says %v", data, m.JS, !m.JS)
+	}
+	slow, _ := JS.appendSlow(nil, data)
+	if canon, err := JS.CanonicalMember(nil, m); err != nil || !bytes.Equal(canon, slow) {
+		t.Fatalf("CanonicalMember(%q, JS=%v) = %q, %v; the slow path gives %q", data, m.JS, canon, err, slow)
+	}
 	if !json.Valid(out) || !utf8.Valid(out) {
 		t.Fatalf("JS.Append(%q) = %q: not valid JSON", data, out)
 	}
