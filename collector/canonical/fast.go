@@ -81,7 +81,35 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 	var cur fastFrame // the innermost open container, when depth > 0
 	depth := 0
 	ok := false
+	key := false // a member name comes first
 	for {
+		if key {
+			// `"name":` of an object member. The common case here (a
+			// short printable-ASCII name, not starting with a digit, not
+			// seen by the filter); the rest in fastKey.
+			key = false
+			j := i + 1
+			if j+1 < len(b) && b[i] == '"' && !isDigit(b[j]) && cur.n < fastMaxKeys {
+				for j < len(b) && keyPlain[b[j]] {
+					j++
+				}
+				if j+1 < len(b) && b[j] == '"' && b[j+1] == ':' && j > i+1 {
+					bit := uint64(1) << (((j-i-1)*7 + int(b[i+1])*3 + int(b[j-1])) & 63)
+					if cur.seen&bit == 0 {
+						cur.seen |= bit
+						cur.names = true
+						cur.n++
+						keys = append(keys, keySpan{i + 1, j})
+						i = j + 2
+						goto value
+					}
+				}
+			}
+			if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
+				return i, false, keys, stack
+			}
+		}
+	value:
 		// A value is expected at b[i].
 		if i >= len(b) {
 			return i, false, keys, stack
@@ -102,11 +130,7 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 			depth++
 			cur = fastFrame{base: len(keys), lastIdx: -1, obj: c == '{'}
 			i++
-			if c == '{' {
-				if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
-					return i, false, keys, stack
-				}
-			}
+			key = c == '{'
 			continue
 		case '"':
 			i, ok = fastStr(b, i)
@@ -117,6 +141,18 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 		case 'n':
 			i, ok = fastLit(b, i, "null")
 		default:
+			// A short positive integer, the most common number, here;
+			// anything else in fastNum.
+			if c >= '1' && c <= '9' {
+				j := i + 1
+				for j < len(b) && isDigit(b[j]) {
+					j++
+				}
+				if j-i <= maxExactDigits && (j == len(b) || b[j] != '.' && b[j] != 'e' && b[j] != 'E') {
+					i, ok = j, true
+					break
+				}
+			}
 			i, ok = fastNum(b, i)
 		}
 		if !ok {
@@ -133,11 +169,7 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 			c := b[i]
 			i++
 			if c == ',' {
-				if cur.obj {
-					if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
-						return i, false, keys, stack
-					}
-				}
+				key = cur.obj
 				break
 			}
 			if c != '}' && c != ']' || (c == '}') != cur.obj {
@@ -161,9 +193,19 @@ func fastKey(b []byte, i int, keys []keySpan, f *fastFrame) (int, []keySpan, boo
 		return i, keys, false
 	}
 	start := i + 1
-	i, ok := fastStr(b, i)
-	if !ok {
-		return i, keys, false
+	// Keys are mostly short printable ASCII: scan those here, the rest
+	// with fastStr.
+	j := start
+	for j < len(b) && keyPlain[b[j]] {
+		j++
+	}
+	if j < len(b) && b[j] == '"' {
+		i = j + 1
+	} else {
+		var ok bool
+		if i, ok = fastStr(b, i); !ok {
+			return i, keys, false
+		}
 	}
 	k := b[start : i-1]
 	if i >= len(b) || b[i] != ':' {
@@ -217,6 +259,15 @@ func specialMask(x uint64) uint64 {
 	bs := x ^ (ones * '\\')
 	return ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
 }
+
+// keyPlain marks the printable ASCII bytes but '"' and '\\': a key made
+// of them is copied as is.
+var keyPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7F; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // fastPlain marks the bytes a string copies without a closer look: all but
 // '"', '\\' and the control characters.
@@ -325,9 +376,12 @@ func hexLower(c byte) int {
 const fastNumMax = 32
 
 // fastNum accepts the number literal at b[i] if the encoder writes it
-// unchanged, and returns the offset after it. A short integer (not -0) is
-// copied by the encoder; any other literal is printed by appendNumber, the
-// encoder's own code, and compared.
+// unchanged, and returns the offset after it. Decided in the same pass
+// that reads it for the common literals: an integer of at most 15 digits
+// (not -0), and a fraction without exponent that appendShortDecimal prints
+// as is (no trailing zero, at most 15 significant digits, not below 1e-6).
+// Any other literal is printed by appendNumber, the encoder's own code,
+// and compared.
 func fastNum(b []byte, i int) (int, bool) {
 	start := i
 	if i < len(b) && b[i] == '-' {
@@ -338,77 +392,69 @@ func fastNum(b []byte, i int) (int, bool) {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && isDigit(b[i]) {
-			i++
+		for i++; i < len(b) && isDigit(b[i]); i++ {
 		}
 	default:
 		return i, false
 	}
-	simple := true
-	if i < len(b) && b[i] == '.' {
-		simple = false
-		i++
-		if i >= len(b) || !isDigit(b[i]) {
-			return i, false
+	intLen := i - intStart
+	if i == len(b) || b[i] != '.' && b[i] != 'e' && b[i] != 'E' {
+		if intLen <= maxExactDigits {
+			return i, !(b[start] == '-' && b[intStart] == '0') // -0 prints as 0
 		}
+		return fastNumGeneral(b, start, i)
+	}
+	if b[i] == '.' {
+		i++
+		fracStart := i
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		simple = false
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || !isDigit(b[i]) {
+		if i == fracStart {
 			return i, false
 		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
+		if i == len(b) || b[i] != 'e' && b[i] != 'E' {
+			if b[i-1] != '0' {
+				sig := intLen + i - fracStart
+				if b[intStart] == '0' { // 0.000ddd: the leading zeros are not significant
+					z := 0
+					for b[fracStart+z] == '0' {
+						z++
+					}
+					sig = i - fracStart - z
+					if z > 5 { // below 1e-6: exponent notation
+						sig = maxExactDigits + 1
+					}
+				}
+				if sig <= maxExactDigits {
+					return i, true
+				}
+			}
+			return fastNumGeneral(b, start, i)
 		}
 	}
-	if simple && i-intStart <= maxExactDigits {
-		return i, !(b[start] == '-' && b[intStart] == '0') // -0 prints as 0
+	// An exponent.
+	i++
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		i++
 	}
-	lit := b[start:i]
-	if shortDecimalAsIs(lit, b[intStart:i]) {
-		return i, true
-	}
-	if len(lit) > fastNumMax {
+	if i >= len(b) || !isDigit(b[i]) {
 		return i, false
+	}
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return fastNumGeneral(b, start, i)
+}
+
+// fastNumGeneral compares the literal b[start:end] with what appendNumber
+// prints for it.
+func fastNumGeneral(b []byte, start, end int) (int, bool) {
+	lit := b[start:end]
+	if len(lit) > fastNumMax {
+		return end, false
 	}
 	var buf [fastNumMax]byte
 	out, err := appendNumber(buf[:0], lit, start, false)
-	return i, err == nil && string(out) == string(lit)
-}
-
-// shortDecimalAsIs reports, for a number literal lit whose unsigned part is
-// body, whether appendShortDecimal prints lit unchanged: a fraction without
-// exponent, no trailing zero in it, at most maxExactDigits significant
-// digits, and not below 1e-6.
-func shortDecimalAsIs(lit, body []byte) bool {
-	dot := -1
-	for k, c := range body {
-		if c == '.' {
-			dot = k
-		} else if !isDigit(c) {
-			return false // an exponent
-		}
-	}
-	if dot <= 0 || body[len(body)-1] == '0' || len(body) > maxExactDigits+7 {
-		return false
-	}
-	sig := len(body) - 1
-	if body[0] == '0' { // 0.000ddd: the leading zeros are not significant
-		z := 0
-		for body[dot+1+z] == '0' {
-			z++
-		}
-		if z > 5 { // below 1e-6: exponent notation
-			return false
-		}
-		sig = len(body) - 2 - z
-	}
-	return sig <= maxExactDigits
+	return end, err == nil && string(out) == string(lit)
 }
