@@ -1,9 +1,13 @@
 # sigil-integrity-exporter
 #
-#   make demo   build and run the exporter on a demo LevelDB with planted corruptions
-#   make test   the whole test suite (needs node/npm, promtool, amtool, PostgreSQL;
-#               .ci/run installs them on a fresh Debian machine)
-#   make bench  the per-record benchmarks
+#   make demo        build and run the exporter on a demo LevelDB with planted corruptions
+#   make test-short  the fast tier: pure Go, no Node, no servers, no external tools (< 1 min)
+#   make test        the whole suite, as CI runs it (needs node/npm, promtool, amtool,
+#                    alertmanager, pushgateway, prometheus, PostgreSQL; .ci/run installs them)
+#   make lint        golangci-lint (.golangci.yml; .ci/run installs the pinned version)
+#   make vet         go vet
+#   make fuzz        each fuzz target for FUZZTIME (default 30s)
+#   make bench       the per-record benchmarks
 
 GO      ?= go
 BINARY  ?= sigil-integrity-exporter
@@ -13,7 +17,10 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
            -X github.com/prometheus/common/version.Revision=$(REV) \
            -X github.com/prometheus/common/version.Branch=main
 
-.PHONY: build demo test testdata bench vet fmt
+GOLANGCI_LINT ?= golangci-lint
+FUZZTIME      ?= 30s
+
+.PHONY: build demo test test-short testdata bench vet lint fuzz fmt
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BINARY) ./exporter
@@ -21,18 +28,46 @@ build:
 demo: build
 	./$(BINARY) demo
 
-# Node packages for the generators of the test data (classic-level).
-testdata:
+# Node packages for the generators of the test data (classic-level),
+# installed again only when package.json or package-lock.json changed.
+NODE_MODULES := testdata/node/node_modules/.package-lock.json
+
+testdata: $(NODE_MODULES)
+
+$(NODE_MODULES): testdata/node/package.json testdata/node/package-lock.json
 	cd testdata/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+vet:
+	$(GO) vet ./...
+
+lint:
+	$(GOLANGCI_LINT) run ./...
+
+# The fast tier: tests that need Node, PostgreSQL, Prometheus's tools or a
+# process of the exporter honour -short and skip.
+test-short: vet
+	$(GO) test -short -count=1 -timeout 5m ./...
 
 # -p 1: one package at a time, so the timing tests (paced passes, the
-# end-to-end alert path) do not compete for the two cores.
-test: testdata
-	$(GO) vet ./...
-	$(GO) test -p 1 -count=1 -timeout 30m ./...
+# end-to-end alert path) do not compete for the two cores. The exporter's
+# binary is built once here and shared by every package that runs it
+# (internal/testutil.Binary reads SIGIL_TEST_EXPORTER).
+test: testdata vet
+	@bindir=$$(mktemp -d) && \
+	$(GO) build -o $$bindir/$(BINARY) ./exporter && \
+	SIGIL_TEST_EXPORTER=$$bindir/$(BINARY) $(GO) test -p 1 -count=1 -timeout 30m ./...; \
+	rc=$$?; rm -rf $$bindir; exit $$rc
+
+# One target at a time (go test -fuzz takes one per package); a failing
+# input is written under the package's testdata/fuzz/ to be committed.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./collector/canonical
+	$(GO) test -run '^$$' -fuzz '^FuzzAppend$$' -fuzztime $(FUZZTIME) ./collector/canonical
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./collector
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./collector/...
 
 fmt:
-	gofmt -w $$(git ls-files '*.go')
+	$(GOLANGCI_LINT) fmt ./...

@@ -1,7 +1,6 @@
 package alerts
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	yaml "go.yaml.in/yaml/v2"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 const dashboardFile = "../dashboards/sigil-integrity.json"
@@ -55,14 +56,7 @@ type panel struct {
 // DS_PROMETHEUS input used by every panel, target and variable, the job,
 // instance and store variables, and a link to the runbook.
 func TestDashboardImportable(t *testing.T) {
-	b, err := os.ReadFile(dashboardFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d dashboard
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("%s is not valid JSON: %v", dashboardFile, err)
-	}
+	d := testutil.ReadJSON[dashboard](t, dashboardFile)
 	if len(d.Inputs) != 1 || d.Inputs[0].Name != "DS_PROMETHEUS" || d.Inputs[0].PluginID != "prometheus" {
 		t.Errorf("__inputs = %+v, want one prometheus datasource input DS_PROMETHEUS", d.Inputs)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	yaml "go.yaml.in/yaml/v2"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // dottedFlag matches the exporter's flags (they all have a dot), not
@@ -19,11 +21,7 @@ var dottedFlag = regexp.MustCompile(`--([a-z]+\.[a-z0-9.-]+)`)
 // exporterFlags builds the exporter and returns the flags its help lists.
 func exporterFlags(t *testing.T) map[string]bool {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sigil-integrity-exporter")
-	build := exec.Command("go", "build", "-o", bin, "../exporter")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./exporter: %v\n%s", err, out)
-	}
+	bin := testutil.Binary(t)
 	flags := map[string]bool{}
 	for _, cmd := range []string{"serve", "check"} {
 		out, err := exec.Command(bin, cmd, "--help").CombinedOutput()

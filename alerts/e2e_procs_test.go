@@ -3,149 +3,23 @@ package alerts
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
-// e2eTool returns the path of the first of names found in PATH. A missing
-// program fails the test under CI=true and skips it elsewhere.
-func e2eTool(t *testing.T, pkg string, names ...string) string {
+// startProcess runs path with args in the temporary directory dir, kills
+// it at cleanup, and waits until http://addr/ready answers 200.
+func startProcess(t *testing.T, name, dir, addr, ready, path string, args ...string) *testutil.Proc {
 	t.Helper()
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("%s not found in PATH; install the Debian package %s (.ci/run does)", strings.Join(names, " or "), pkg)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// buildExporter builds the exporter binary into a temporary directory.
-func buildExporter(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sigil-integrity-exporter")
-	cmd := exec.Command("go", "build", "-o", bin, "./exporter")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./exporter: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// e2eFreeAddr returns a loopback address with a port free right now.
-func e2eFreeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// process is a program the test started; t.Cleanup kills it and, when the
-// test failed, logs the tail of its output.
-type process struct {
-	name string
-	addr string
-	out  *lockedBuffer
-	done chan struct{}
-	err  error
-}
-
-// startProcess runs path with args, kills it at cleanup, and waits until
-// http://addr/ready answers 200.
-func startProcess(t *testing.T, name, addr, ready, path string, args ...string) *process {
-	t.Helper()
-	p := &process{name: name, addr: addr, out: &lockedBuffer{}, done: make(chan struct{})}
 	cmd := exec.Command(path, args...)
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			out := p.out.String()
-			if len(out) > 6000 {
-				out = "…" + out[len(out)-6000:]
-			}
-			t.Logf("%s output (tail):\n%s", name, out)
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited before it was ready (%v):\n%s", name, p.err, p.out.String())
-		default:
-		}
-		if code, _, err := httpGet("http://" + addr + ready); err == nil && code == http.StatusOK {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not ready at http://%s%s after 30s:\n%s", name, addr, ready, p.out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// alive fails the test when the process has exited.
-func (p *process) alive(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.done:
-		t.Fatalf("%s exited (%v):\n%s", p.name, p.err, p.out.String())
-	default:
-	}
-}
-
-var e2eClient = &http.Client{Timeout: 5 * time.Second}
-
-func httpGet(u string) (int, []byte, error) {
-	resp, err := e2eClient.Get(u)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	cmd.Dir = dir
+	p := testutil.Start(t, name, cmd)
+	p.WaitHTTP(t, "http://"+addr+ready, 30*time.Second)
+	return p
 }
 
 // promResult is the data of a Prometheus /api/v1/query answer.
@@ -157,7 +31,7 @@ type promResult struct {
 // promQuery runs an instant query against Prometheus at addr and returns
 // the number of series in its result.
 func promQuery(addr, q string) (int, error) {
-	code, body, err := httpGet("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
+	code, body, err := testutil.HTTPGet("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
 	if err != nil {
 		return 0, err
 	}
@@ -181,7 +55,7 @@ func promQuery(addr, q string) (int, error) {
 // firingAlerts returns the names of the alerts Prometheus at addr holds
 // in state firing.
 func firingAlerts(addr string) (map[string]bool, error) {
-	_, body, err := httpGet("http://" + addr + "/api/v1/alerts")
+	_, body, err := testutil.HTTPGet("http://" + addr + "/api/v1/alerts")
 	if err != nil {
 		return nil, err
 	}
@@ -203,23 +77,4 @@ func firingAlerts(addr string) (map[string]bool, error) {
 		}
 	}
 	return out, nil
-}
-
-// eventually polls cond every 100ms until it returns true or timeout
-// passes, failing the test then; the processes must stay alive.
-func eventually(t *testing.T, timeout time.Duration, what string, procs []*process, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		for _, p := range procs {
-			p.alive(t)
-		}
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -83,7 +83,7 @@ func startReceivers(t *testing.T) *receivers {
 		r.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"status":"success","message":"Event processed","dedup_key":"`+e.DedupKey+`"}`)
+		_, _ = io.WriteString(w, `{"status":"success","message":"Event processed","dedup_key":"`+e.DedupKey+`"}`)
 	})
 	mux.HandleFunc("/slack/hook", func(w http.ResponseWriter, req *http.Request) {
 		var m slackMessage
@@ -94,7 +94,7 @@ func startReceivers(t *testing.T) *receivers {
 		r.mu.Lock()
 		r.slack = append(r.slack, m)
 		r.mu.Unlock()
-		io.WriteString(w, "ok")
+		_, _ = io.WriteString(w, "ok")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		r.fail("unexpected request " + req.Method + " " + req.URL.Path)

@@ -2,17 +2,16 @@ package alerts
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // e2eKeyFiles are the HMAC keys the Node generator signs with, current first.
-var e2eKeyFiles = []string{"../testdata/keys/current.key", "../testdata/keys/previous.key"}
+var e2eKeyFiles = []string{"testdata/keys/current.key", "testdata/keys/previous.key"} // in the repository
 
 // appStore is the app's LevelDB in the end-to-end test. The test writes to
 // it as the app would (goleveldb, read-write, closed after each write); the
@@ -28,37 +27,10 @@ type appStore struct {
 // HMAC), then deletes the generator's planted failures, as an app cleaning
 // up would, so the store starts clean. Without node or testdata/node's
 // node_modules the test fails under CI=true and skips elsewhere.
-func nodeStore(t *testing.T, count string) *appStore {
+func nodeStore(t *testing.T, count int) *appStore {
 	t.Helper()
-	nodeBin := e2eTool(t, "nodejs", "node")
-	if _, err := os.Stat("../testdata/node/node_modules/classic-level"); err != nil {
-		msg := "testdata/node/node_modules is missing; run (cd testdata/node && npm ci)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	dir := t.TempDir()
-	db := filepath.Join(dir, "sigils-db")
-	manifest := filepath.Join(dir, "expected.json")
-	cmd := exec.Command(nodeBin, "testdata/node/make-leveldb.js", db, "--count", count, "--manifest", manifest)
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("node make-leveldb.js: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		Prefix   string `json:"prefix"`
-		Failures []struct {
-			Key string `json:"key"`
-		} `json:"failures"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("parse %s: %v", manifest, err)
-	}
+	db, m := testutil.NodeLevelDB(t, count)
+	manifest := filepath.Join(filepath.Dir(db), "expected.json")
 	if len(m.Failures) == 0 || m.Prefix == "" {
 		t.Fatalf("%s lists no planted failures or no prefix; the generator changed?", manifest)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // End-to-end settings. The exporter walks 218 Node-written records
@@ -17,7 +19,7 @@ import (
 // warning this test expects at Slack (its expression is relative, 2% of
 // the pass length; only its `for:` is shortened).
 const (
-	e2eRecords      = "200"
+	e2eRecords      = 200
 	e2ePass         = "10s"
 	e2eMaxRate      = "15"
 	e2eRecheck      = "2s"
@@ -40,44 +42,45 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test (about a minute) skipped with -short")
 	}
-	promBin := e2eTool(t, "prometheus", "prometheus")
-	amBin := e2eTool(t, "prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
+	promBin := testutil.Tool(t, "the Debian package prometheus", "prometheus")
+	amBin := testutil.Tool(t, "the Debian package prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
 	db := nodeStore(t, e2eRecords)
-	bin := buildExporter(t)
+	bin := testutil.Binary(t)
 	dir := t.TempDir()
 
 	storeArgs := []string{"--store.leveldb.path=" + db.path, "--store.leveldb.prefix=" + db.prefix}
 	for _, k := range e2eKeyFiles {
-		storeArgs = append(storeArgs, "--verify.key-file="+k)
+		storeArgs = append(storeArgs, "--verify.key-file="+testutil.Path(t, k))
 	}
 	check := exec.Command(bin, append([]string{"check", "--report.dir=" + filepath.Join(dir, "check-reports"),
 		"--state.path=" + filepath.Join(dir, "check-state")}, storeArgs...)...)
+	check.Dir = dir
 	if out, err := check.CombinedOutput(); err != nil {
 		t.Fatalf("the store must start clean: exporter check: %v\n%s", err, out)
 	}
 
 	rcv := startReceivers(t)
-	amAddr := e2eFreeAddr(t)
-	am := startProcess(t, "alertmanager", amAddr, "/-/ready", amBin,
+	amAddr := testutil.FreeAddr(t)
+	am := startProcess(t, "alertmanager", dir, amAddr, "/-/ready", amBin,
 		"--config.file="+alertmanagerConfig(t, dir, rcv.URL), "--storage.path="+filepath.Join(dir, "am"),
 		"--web.listen-address="+amAddr, "--cluster.listen-address=")
 
-	expAddr := e2eFreeAddr(t)
-	exp := startProcess(t, "exporter", expAddr, "/-/healthy", bin, append([]string{"serve",
+	expAddr := testutil.FreeAddr(t)
+	exp := startProcess(t, "exporter", dir, expAddr, "/-/healthy", bin, append([]string{"serve",
 		"--web.listen-address=" + expAddr, "--scan.pass-duration=" + e2ePass, "--scan.max-rate=" + e2eMaxRate,
 		"--scan.recheck-interval=" + e2eRecheck, "--store.leveldb.reopen-interval=" + e2eReopen,
 		"--state.checkpoint-interval=" + e2eCheckpoint, "--state.path=" + filepath.Join(dir, "state"),
 		"--report.dir=" + filepath.Join(dir, "reports")}, storeArgs...)...)
 
 	rules, forDurations := shortenedRules(t, dir)
-	promAddr := e2eFreeAddr(t)
-	prom := startProcess(t, "prometheus", promAddr, "/-/ready", promBin,
+	promAddr := testutil.FreeAddr(t)
+	prom := startProcess(t, "prometheus", dir, promAddr, "/-/ready", promBin,
 		"--config.file="+prometheusConfig(t, dir, expAddr, amAddr, rules), "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address="+promAddr)
-	procs := []*process{am, exp, prom}
+	procs := []*testutil.Proc{am, exp, prom}
 
 	// A complete clean pass, scraped, before the damage.
-	eventually(t, 60*time.Second, "Prometheus to scrape a complete pass", procs, func() bool {
+	testutil.Eventually(t, 60*time.Second, "Prometheus to scrape a complete pass", procs, func() bool {
 		n, err := promQuery(promAddr, `sigil_integrity_passes_completed_total{job="`+e2eJob+`"} >= 1`)
 		return err == nil && n == 1
 	})
@@ -110,7 +113,7 @@ func TestEndToEnd(t *testing.T) {
 	checkDashboard(t, promAddr, expAddr, procs)
 
 	// The warning at Slack, routed by severity.
-	eventually(t, 90*time.Second, "the "+e2eWarning+" warning at the fake Slack", procs, func() bool {
+	testutil.Eventually(t, 90*time.Second, "the "+e2eWarning+" warning at the fake Slack", procs, func() bool {
 		_, slack, _ := rcv.snapshot()
 		for _, m := range slack {
 			if s, a, st := m.parts(); s == "FIRING" && a == e2eWarning && st == e2eStore {
@@ -134,7 +137,7 @@ func TestEndToEnd(t *testing.T) {
 	checkRouting(t, rcv)
 	checkExportedNames(t, expAddr)
 
-	t.Logf("settings: scrape_interval 1s, evaluation_interval 1s, --scan.pass-duration=%s, --scan.max-rate=%s (%s records), "+
+	t.Logf("settings: scrape_interval 1s, evaluation_interval 1s, --scan.pass-duration=%s, --scan.max-rate=%s (%d records), "+
 		"--scan.recheck-interval=%s, --store.leveldb.reopen-interval=%s, for: %s %s / %s %s, group_wait %s, group_interval %s",
 		e2ePass, e2eMaxRate, e2eRecords, e2eRecheck, e2eReopen, e2eCritical, forDurations[e2eCritical], e2eWarning, forDurations[e2eWarning],
 		e2eGroupWait, e2eGroupInterval)
@@ -153,10 +156,10 @@ func since(t, from time.Time) string {
 // waitPD waits for the first PagerDuty event of action for the critical
 // alert on store leveldb after since (with dedupKey, when given), calling
 // poll meanwhile.
-func waitPD(t *testing.T, rcv *receivers, procs []*process, since time.Time, action, dedupKey string, poll func()) pdEvent {
+func waitPD(t *testing.T, rcv *receivers, procs []*testutil.Proc, since time.Time, action, dedupKey string, poll func()) pdEvent {
 	t.Helper()
 	var got pdEvent
-	eventually(t, 90*time.Second, "a PagerDuty "+action+" for "+e2eCritical, procs, func() bool {
+	testutil.Eventually(t, 90*time.Second, "a PagerDuty "+action+" for "+e2eCritical, procs, func() bool {
 		if poll != nil {
 			poll()
 		}
@@ -193,7 +196,7 @@ func checkRouting(t *testing.T, rcv *receivers) {
 // checkDashboard runs every query of the dashboard, its variables
 // substituted as Grafana would, against Prometheus until each has returned
 // data at least once.
-func checkDashboard(t *testing.T, promAddr, expAddr string, procs []*process) {
+func checkDashboard(t *testing.T, promAddr, expAddr string, procs []*testutil.Proc) {
 	t.Helper()
 	inst := regexp.QuoteMeta(expAddr)
 	vars := strings.NewReplacer(
@@ -235,7 +238,7 @@ func checkDashboard(t *testing.T, promAddr, expAddr string, procs []*process) {
 // in the exporter's real /metrics.
 func checkExportedNames(t *testing.T, addr string) {
 	t.Helper()
-	code, body, err := httpGet("http://" + addr + "/metrics")
+	code, body, err := testutil.HTTPGet("http://" + addr + "/metrics")
 	if err != nil || code != 200 {
 		t.Fatalf("scrape the exporter: HTTP %d, %v", code, err)
 	}

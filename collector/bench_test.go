@@ -64,7 +64,7 @@ func nodeRecords(tb testing.TB) []store.Record {
 
 func benchKeys(tb testing.TB) []SigningKey {
 	tb.Helper()
-	keys, _, err := LoadKeys(benchKeyFiles)
+	keys, _, err := LoadSigningKeys(benchKeyFiles)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -2,6 +2,12 @@
 // keeps its progress, and exposes what it found as Prometheus metrics and
 // reports. It knows nothing about LevelDB or SQL: records come through the
 // store.Store interface.
+//
+// It owns the checks, the verifier (signing keys, schema), the ordered
+// walk, the runner (passes, progress, re-checks, missing records), the
+// cross-store comparison and the Prometheus collector. It must not import
+// goleveldb, pgx or database/sql, store/leveldb or store/postgres, nor
+// exporter/; .golangci.yml's depguard rules enforce it.
 package collector
 
 // The check names, in the order the checks run. They are stable: metric

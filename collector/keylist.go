@@ -100,7 +100,7 @@ func (k *keyListReader) next() bool {
 		return false
 	}
 	n, err := binary.ReadUvarint(k.r)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return false
 	}
 	if err != nil || n > 1<<20 {

@@ -27,11 +27,11 @@ func (k SigningKey) String() string { return "key file " + filepath.Base(k.file)
 // GoString keeps %#v from printing the material.
 func (k SigningKey) GoString() string { return k.String() }
 
-// LoadKeys reads HMAC keys from files, current key first. Surrounding
+// LoadSigningKeys reads HMAC signing keys from files, current key first. Surrounding
 // whitespace is trimmed; the remaining bytes are the key, exactly as Node's
 // crypto.createHmac(alg, string) uses a UTF-8 string key. It returns one
 // warning per key file that other users can read.
-func LoadKeys(paths []string) (keys []SigningKey, warnings []string, err error) {
+func LoadSigningKeys(paths []string) (keys []SigningKey, warnings []string, err error) {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -66,7 +66,8 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// SignatureConfig says how the app signs records (SPEC section 4).
+// SignatureConfig says how the app signs records (README "Flags",
+// --verify.signature-*).
 type SignatureConfig struct {
 	Algorithm string // "sha256" (default) or "sha512"
 	Encoding  string // "hex" (default) or "base64"

@@ -40,10 +40,12 @@ var metricDefs = []metricDef{
 	{"last_pass_completion_timestamp_seconds", "When the last complete pass ended; 0 before the first.", []string{"store"}},
 	{"last_pass_duration_seconds", "How long the last complete pass took.", []string{"store"}},
 	{"last_progress_timestamp_seconds", "When the background walk last verified a record.", []string{"store"}},
+	{"paused", "1 while the walk is paused by POST /-/pause (kept across restarts), 0 otherwise.", []string{"store"}},
+	{"paused_since_timestamp_seconds", "When the pause under way began; 0 when not paused.", []string{"store"}},
 	{"scan_active", "1 when the walk should be making progress now, 0 when it is idle on purpose (paused, between passes, outside its window).", []string{"store"}},
 	{"pacing_rate_records_per_second", "Records per second the pacer currently allows.", []string{"store"}},
 	{"passes_completed_total", "Complete passes since the exporter started.", []string{"store"}},
-	{"missing_records", "Records present in the previous complete pass and absent in the last one, less those found again.", []string{"store"}},
+	{"missing_records", "Records a complete pass saw that are absent since, until a read finds them restored (they stay counted pass after pass).", []string{"store"}},
 	{"report_write_errors_total", "Reports that could not be written.", []string{"store"}},
 	{"state_write_errors_total", "Progress checkpoints that could not be written.", []string{"store"}},
 }
@@ -94,16 +96,16 @@ func (m *Metrics) collect(ch chan<- prometheus.Metric, s Status) {
 
 	cur, last := s.Current, s.Last
 	if cur == nil {
-		cur = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.Keys)}
+		cur = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.SigningKeys)}
 	}
 	if last == nil {
-		last = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.Keys)}
+		last = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.SigningKeys)}
 	}
 	for i, c := range Checks {
 		gauge("current_pass_failures", float64(cur.ByCheck[i]), c)
 		gauge("last_pass_failures", float64(last.ByCheck[i]), c)
 	}
-	for i := 0; i < s.Keys; i++ {
+	for i := 0; i < s.SigningKeys; i++ {
 		k := strconv.Itoa(i)
 		gauge("current_pass_key_records", float64(at(cur.KeyRecords, i)), k)
 		gauge("last_pass_key_records", float64(at(last.KeyRecords, i)), k)
@@ -118,6 +120,8 @@ func (m *Metrics) collect(ch chan<- prometheus.Metric, s Status) {
 	gauge("last_pass_duration_seconds", s.Duration.Seconds())
 	gauge("last_progress_timestamp_seconds", ts(s.LastProgress))
 	gauge("scan_active", b2f(s.Active))
+	gauge("paused", b2f(s.Paused))
+	gauge("paused_since_timestamp_seconds", ts(s.PausedSince))
 	rate := s.Rate
 	if math.IsInf(rate, 1) {
 		rate = 0 // unpaced; documented as 0 = no limit

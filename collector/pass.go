@@ -71,15 +71,42 @@ func (p *Pass) Count(o Outcome, f report.Failure) {
 }
 
 // AddFailure counts a failure that is not tied to a checked record in
-// this pass's walk (missing records), or one from Count.
+// this pass's walk (missing records), or one from Count. Its id, key and
+// detail are cut to their bounds (report.Failure.Bounded).
 func (p *Pass) AddFailure(f report.Failure) {
 	if i := checkIndex(f.Reason); i >= 0 {
 		p.ByCheck[i]++
 	}
 	if len(p.Failures) < p.MaxFailures {
-		p.Failures = append(p.Failures, f)
+		p.Failures = append(p.Failures, f.Bounded())
 	} else {
 		p.Truncated++
+	}
+}
+
+// Carry counts and lists a failure of an earlier pass that is still open:
+// this pass did not find it again, and no read found it restored.
+// Carried failures are listed beyond MaxFailures, up to twice it, so
+// that a pass's own failures never push the evidence of older ones out
+// of the report.
+func (p *Pass) Carry(f report.Failure) {
+	if i := checkIndex(f.Reason); i >= 0 {
+		p.ByCheck[i]++
+	}
+	if len(p.Failures) < 2*p.MaxFailures {
+		p.Failures = append(p.Failures, f.Bounded())
+	} else {
+		p.Truncated++
+	}
+}
+
+// List lists a failure that this pass counted but did not list (past
+// MaxFailures) because it is an open failure of an earlier pass; the
+// counts do not change. Up to twice MaxFailures, like Carry.
+func (p *Pass) List(f report.Failure) {
+	if p.Truncated > 0 && len(p.Failures) < 2*p.MaxFailures {
+		p.Failures = append(p.Failures, f.Bounded())
+		p.Truncated--
 	}
 }
 
@@ -128,10 +155,7 @@ type Consumer struct {
 	Verifier  *Verifier
 	KeyPrefix string // prepended to keys in reports (LevelDB prefix)
 	Pass      *Pass
-	// OnRecord, when set, sees every record that was counted (for the
-	// missing-record key list and metrics).
-	OnRecord func(key []byte, o Outcome)
-	scratch  *Scratch
+	scratch   *Scratch
 }
 
 // Sink is the Walker's sink.
@@ -153,9 +177,6 @@ func (c *Consumer) Sink(ctx context.Context) func(Result) error {
 		p.Count(o, f)
 		p.Cursor = append(p.Cursor[:0], r.Key...)
 		p.HaveCursor = true
-		if c.OnRecord != nil {
-			c.OnRecord(r.Key, o)
-		}
 		return nil
 	}
 }

@@ -38,8 +38,10 @@ func (r *Runner) Recheck(ctx context.Context) int {
 			continue
 		}
 		for _, f := range p.Failures {
-			switch f.Reason {
-			case CheckRead, CheckDuplicate:
+			switch {
+			case f.Reason == CheckRead, f.Reason == CheckDuplicate:
+				continue
+			case f.KeySHA256 != "": // truncated: cannot be read by key
 				continue
 			}
 			todo = append(todo, target{p, f})
@@ -72,8 +74,11 @@ func (r *Runner) Recheck(ctx context.Context) int {
 		r.counters.verified++
 		if o.OK() {
 			for i, f := range t.pass.Failures {
-				if f == t.f {
+				if f.Key == t.f.Key && f.Reason == t.f.Reason && f.KeySHA256 == "" {
 					t.pass.Fixed(i)
+					if t.pass != r.cur || !r.inLastLocked(f) {
+						r.addFixedLocked(f) // once, if listed in both passes
+					}
 					fixed++
 					break
 				}
@@ -102,4 +107,16 @@ func (r *Runner) missingLocked() int64 {
 		return p.ByCheck[checkIndex(CheckMissing)]
 	}
 	return 0
+}
+
+// inLastLocked is true when the last pass lists f. r.mu held.
+func (r *Runner) inLastLocked(f report.Failure) bool {
+	if lp := r.lastPass(); lp != nil {
+		for _, g := range lp.Failures {
+			if g.Key == f.Key && g.Reason == f.Reason {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -2,13 +2,14 @@ package collector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/pace"
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
@@ -48,6 +49,9 @@ type RunnerConfig struct {
 	Shard Shard
 	// Pacer paces the walk; nil walks at full speed.
 	Pacer *pace.Pacer
+	// MaxRate and Tranquility still bound a walk that run-now unpaced:
+	// they protect the app, the deadline does not (see pace.Config).
+	MaxRate, Tranquility float64
 	// ReopenInterval reopens a Reopener store this often during a pass.
 	ReopenInterval time.Duration
 	// CheckpointInterval saves progress this often (default 5s).
@@ -83,8 +87,12 @@ type Runner struct {
 	runNow   chan struct{}
 	lastSave time.Time
 	stateErr bool
-	late     bool               // the pacer predicts the pass ends after its deadline
-	wake     context.CancelFunc // ends the pacer's current sleep
+	late     bool                  // the pacer predicts the pass ends after its deadline
+	wake     context.CancelFunc    // ends the pacer's current sleep
+	fixed    []report.FixedFailure // recently fixed failures, newest first
+	pausedAt time.Time
+	fastLim  *rate.Limiter // run-now's bound by MaxRate
+	saveMu   sync.Mutex    // serialises writes of the progress and pause files
 }
 
 type counters struct {
@@ -116,19 +124,26 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("state directory %q: %w", cfg.StateDir, unwrapPathError(err))
 	}
+	if cfg.Pacer != nil { // a paused walk matters only to serve
+		if err := r.loadSavedPause(); err != nil {
+			return nil, err
+		}
+	}
 	s, err := loadState(cfg.StateDir, cfg.Store.Name())
 	switch {
 	case errors.Is(err, errStateDamaged):
 		bad := statePath(cfg.StateDir, cfg.Store.Name())
 		r.log.Warn("progress file is damaged; starting a new pass", "file", bad, "err", err)
-		os.Rename(bad, bad+".damaged")
+		if err := os.Rename(bad, bad+".damaged"); err != nil {
+			r.log.Warn("cannot set the damaged progress file aside; the next checkpoint replaces it", "file", bad, "err", err)
+		}
 	case err != nil:
 		return nil, fmt.Errorf("read progress in %q: %w", cfg.StateDir, unwrapPathError(err))
 	default:
-		r.cur, r.last = s.Current, s.Last
+		r.cur, r.last, r.fixed = s.Current, s.Last, s.Fixed
 		if s.Identity != cfg.Identity && (s.Current != nil || s.Last != nil) {
 			r.log.Warn("the saved progress is for another database; starting afresh", "saved", s.Identity, "now", cfg.Identity)
-			r.cur, r.last = nil, nil
+			r.cur, r.last, r.fixed = nil, nil, nil
 		}
 		if cfg.Fresh {
 			r.cur = nil
@@ -173,7 +188,10 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 	}()
 
 	cons := &Consumer{Store: st, Verifier: r.cfg.Verifier, KeyPrefix: r.cfg.KeyPrefix, Pass: p}
-	missing := func(key []byte) { r.noteMissing(ctx, cons, key) }
+	r.mu.Lock()
+	open := r.openFailuresLocked(p)
+	r.mu.Unlock()
+	missing := func(key []byte) { r.noteMissing(ctx, cons, open, key) }
 	sink := cons.Sink(ctx)
 	lastReopen := r.now()
 	w := &Walker{Store: st, Verifier: r.cfg.Verifier, Workers: r.cfg.Workers, Shard: r.cfg.Shard}
@@ -185,10 +203,11 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 			merge.see(res.Key, missing)
 		}
 		r.mu.Lock()
-		before := p.Checked
+		before, failedBefore, listedBefore := p.Checked, p.Failed(), len(p.Failures)
 		err := sink(res)
 		counted := p.Checked > before
 		if counted {
+			r.noteCountedLocked(p, open, res.Key, failedBefore, listedBefore)
 			r.counters.verified++
 			if res.Outcome.Check == CheckRead {
 				r.counters.readErrors++
@@ -228,6 +247,7 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 			r.log.Warn("the previous key list is damaged; missing records may be under-reported", "err", merge.r.err)
 		}
 	}
+	r.carryOpen(ctx, p, open)
 	rep := r.finishPass(p, keys)
 	if r.cfg.OnPassComplete != nil {
 		r.cfg.OnPassComplete(ctx)
@@ -309,16 +329,19 @@ func (r *Runner) openKeyLists(p *Pass) (*keyListWriter, *missingMerge, error) {
 
 // noteMissing confirms with a re-read that a key of the last pass is gone
 // and counts it.
-func (r *Runner) noteMissing(ctx context.Context, cons *Consumer, key []byte) {
+func (r *Runner) noteMissing(ctx context.Context, cons *Consumer, open *openSet, key []byte) {
 	if _, found, err := r.cfg.Store.Get(ctx, key); err == nil && found {
 		return // present after all (written behind the walk's cursor)
 	}
-	f := report.Failure{ID: string(key), Reason: CheckMissing, Key: r.cfg.KeyPrefix + string(key),
-		Detail: "present in the last complete pass, absent now"}
+	f := report.Failure{ID: string(key), Reason: CheckMissing, Key: r.cfg.KeyPrefix + string(key), Detail: missingDetail}
 	r.mu.Lock()
+	listed := len(cons.Pass.Failures)
 	cons.Pass.AddFailure(f)
+	r.noteMissingLocked(cons.Pass, open, key, listed)
 	r.mu.Unlock()
 }
+
+const missingDetail = "present in the last complete pass, absent now"
 
 // checkpoint saves progress. Failures are a metric and a log line; the
 // walk goes on.
@@ -339,10 +362,12 @@ func (r *Runner) checkpoint(keys *keyListWriter) {
 	}
 	// Encode under the lock (a consistent snapshot), write and fsync
 	// outside it, so a slow disk does not stall scrapes.
-	b, err := json.Marshal(&savedState{Version: stateVersion, Store: r.Name(), Identity: r.cfg.Identity, Current: r.cur, Last: r.last})
+	b, err := encodeState(&savedState{Version: stateVersion, Store: r.Name(), Identity: r.cfg.Identity, Current: r.cur, Last: r.last, Fixed: r.fixed})
 	r.mu.Unlock()
 	if err == nil {
+		r.saveMu.Lock()
 		err = writeState(r.cfg.StateDir, r.Name(), b)
+		r.saveMu.Unlock()
 	}
 	if err != nil {
 		r.stateFailed(err)
@@ -372,12 +397,16 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 	rep := func() *report.Report {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		p.Cursor, p.HaveCursor = nil, false // a complete pass resumes nowhere: keep no key in the state
 		r.last = &LastPass{Pass: p, Finished: now, Duration: now.Sub(p.Started)}
 		r.cur = nil
 		r.fast = false
+		r.fastLim = nil
 		r.counters.passes++
 		r.missing = p.ByCheck[checkIndex(CheckMissing)]
-		return p.Report(now, true)
+		rep := p.Report(now, true)
+		rep.Fixed = r.fixedListLocked()
+		return rep
 	}()
 	if keys != nil && r.cfg.StateDir != "" {
 		name := r.Name()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -96,10 +97,49 @@ func TestMissingBetweenPasses(t *testing.T) {
 	if s := r.Status(); s.Missing != int64(len(deleted)) {
 		t.Errorf("Status().Missing = %d", s.Missing)
 	}
-	// A third pass: what was missing is no longer in the last pass.
+	// Evidence survives: more passes, even after a restart, still name
+	// them with their first-seen time, until they are restored.
+	firstSeen := map[string]time.Time{}
+	for _, f := range rep.Failures {
+		firstSeen[f.ID] = f.FirstSeen
+	}
+	for pass := 0; pass < 3; pass++ {
+		if pass == 2 {
+			r = newTestRunner(t, st, dir) // a restart
+		}
+		rep, err = r.RunPass(context.Background())
+		if err != nil || rep.FailuresByCheck[CheckMissing] != int64(len(deleted)) || len(rep.Failures) != len(deleted) {
+			t.Fatalf("pass %d after the deletion: %v, %d missing, listed %+v", pass, err, rep.FailuresByCheck[CheckMissing], rep.Failures)
+		}
+		for _, f := range rep.Failures {
+			if !deleted[f.ID] || f.Reason != CheckMissing || !f.FirstSeen.Equal(firstSeen[f.ID]) || f.FirstSeen.IsZero() {
+				t.Errorf("pass %d: %+v, want missing first seen %v", pass, f, firstSeen[f.ID])
+			}
+		}
+		if s := r.Status(); s.Missing != int64(len(deleted)) || s.OK() {
+			t.Errorf("pass %d: Status().Missing = %d, OK %v", pass, s.Missing, s.OK())
+		}
+	}
+	// Restored: the next pass reads them, they verify, and they are fixed.
+	for k := range deleted {
+		st.add(k)
+	}
 	rep, err = r.RunPass(context.Background())
 	if err != nil || rep.Failed != 0 {
-		t.Errorf("third pass: %v, %d failures %+v", err, rep.Failed, rep.Failures)
+		t.Errorf("pass after restoring: %v, %d failures %+v", err, rep.Failed, rep.Failures)
+	}
+	got = map[string]bool{}
+	for _, f := range rep.Fixed {
+		if f.FixedAt.IsZero() || !f.FirstSeen.Equal(firstSeen[f.ID]) {
+			t.Errorf("fixed %+v: want fixed_at and the first-seen time", f)
+		}
+		got[f.ID] = true
+	}
+	if len(got) != len(deleted) {
+		t.Errorf("fixed list %v, want the %d restored records", got, len(deleted))
+	}
+	if s := r.Status(); s.Missing != 0 || !s.OK() {
+		t.Errorf("after restoring: Status().Missing = %d, OK %v", s.Missing, s.OK())
 	}
 }
 
@@ -108,7 +148,9 @@ func TestMissingBetweenPasses(t *testing.T) {
 func TestDamagedProgressFile(t *testing.T) {
 	dir := t.TempDir()
 	for _, content := range []string{`{"version":1,"store":"mem","current":{"store":"mem","chec`, `garbage`, `{"version":99,"store":"mem"}`, `{"version":1,"store":"mem","current":{"by_check":[1]}}`} {
-		os.WriteFile(filepath.Join(dir, "progress-mem.json"), []byte(content), 0o600)
+		if err := os.WriteFile(filepath.Join(dir, "progress-mem.json"), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		r := newTestRunner(t, newListStore(10), dir)
 		rep, err := r.RunPass(context.Background())
 		if err != nil || rep.Checked != 10 {

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -55,7 +56,7 @@ func LoadSchema(file string, format SchemaFormat) (*Schema, error) {
 	defer f.Close()
 	doc, err := jsonschema.UnmarshalJSON(f)
 	if err != nil {
-		return nil, fmt.Errorf("schema file %q is not valid JSON: %v", file, err)
+		return nil, fmt.Errorf("schema file %q is not valid JSON: %w", file, err)
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -155,7 +156,8 @@ func (s *Schema) validate(doc []byte) string {
 		return "cannot decode for schema validation: " + oneLine(err)
 	}
 	if err := s.s.Validate(v); err != nil {
-		if ve, ok := err.(*jsonschema.ValidationError); ok {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
 			return schemaDetail(ve)
 		}
 		return oneLine(err)

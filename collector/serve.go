@@ -6,6 +6,8 @@ import (
 	"math"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -78,28 +80,35 @@ func (r *Runner) setWaiting(w bool) {
 }
 
 // Pause stops the walk after the chunk it is reading; Resume restarts it.
-func (r *Runner) Pause() {
+// The pause is saved in the state directory and survives a restart; the
+// error says it could not be saved (the walk is paused all the same).
+func (r *Runner) Pause() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.paused = true
+	if !r.paused {
+		r.paused, r.pausedAt = true, r.now()
+	}
+	at := r.pausedAt
 	r.wakeLocked()
+	r.mu.Unlock()
+	return r.savePause(at)
 }
 
 // Resume undoes Pause.
-func (r *Runner) Resume() {
+func (r *Runner) Resume() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.paused {
-		r.paused = false
+		r.paused, r.pausedAt = false, time.Time{}
 		close(r.resume)
 		r.resume = make(chan struct{})
 	}
+	r.mu.Unlock()
+	return r.savePause(time.Time{})
 }
 
 // RunNow lifts the pacing for the rest of the pass under way, or starts the
 // next pass at once when the runner is between passes; it also resumes a
-// paused walk.
-func (r *Runner) RunNow() {
+// paused walk. --scan.max-rate and --scan.tranquility still hold.
+func (r *Runner) RunNow() error {
 	r.mu.Lock()
 	if r.cur != nil && !r.waiting {
 		r.fast = true
@@ -111,7 +120,7 @@ func (r *Runner) RunNow() {
 		}
 	}
 	r.mu.Unlock()
-	r.Resume()
+	return r.Resume()
 }
 
 // wakeLocked ends a pacer sleep under way, so that a pause or a run-now
@@ -141,7 +150,7 @@ func (p *pacer) Wait(ctx context.Context, n int, work time.Duration) error {
 			continue
 		}
 		if fast {
-			return ctx.Err()
+			return r.fastWait(ctx, n, work)
 		}
 		wctx, cancel := context.WithCancel(ctx)
 		r.mu.Lock()
@@ -185,6 +194,9 @@ func (p *pacer) Chunk() int {
 	fast := r.fast
 	r.mu.Unlock()
 	if fast {
+		if m := r.cfg.MaxRate; m > 0 && m < 1024 {
+			return max(1, int(m))
+		}
 		return 1024
 	}
 	rate := r.cfg.Pacer.Status().Rate
@@ -195,4 +207,38 @@ func (p *pacer) Chunk() int {
 		return 1
 	}
 	return int(rate)
+}
+
+// fastWait bounds a walk that run-now unpaced by the limits that protect
+// the app: --scan.max-rate (a token bucket) and --scan.tranquility (idle
+// k times the time spent reading).
+func (r *Runner) fastWait(ctx context.Context, n int, work time.Duration) error {
+	var delay time.Duration
+	if m := r.cfg.MaxRate; m > 0 && n > 0 {
+		r.mu.Lock()
+		if r.fastLim == nil {
+			r.fastLim = rate.NewLimiter(rate.Limit(m), max(1, int(m)))
+		}
+		lim := r.fastLim
+		r.mu.Unlock()
+		now := time.Now()
+		if n > lim.Burst() {
+			lim.SetBurstAt(now, n)
+		}
+		delay = lim.ReserveN(now, n).DelayFrom(now)
+	}
+	if t := r.cfg.Tranquility; t > 0 && work > 0 {
+		delay = max(delay, time.Duration(t*float64(work)))
+	}
+	if delay <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(delay)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // Shard selects a share of the key space, so that N replicas (a
@@ -26,7 +28,7 @@ func ParseShard(s string) (Shard, error) {
 	i, err1 := strconv.Atoi(is)
 	n, err2 := strconv.Atoi(ns)
 	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-		return Shard{}, fmt.Errorf("invalid --scan.shard %q: want i/N with 0 <= i < N, e.g. 0/3", s)
+		return Shard{}, fielderr.New("collector.Shard", s, "want i/N with 0 <= i < N, e.g. 0/3")
 	}
 	return Shard{Index: i, Count: n}, nil
 }

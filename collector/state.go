@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/internal/atomicfile"
+	"github.com/sigil/sigil-integrity-exporter/collector/report"
 )
 
 const stateVersion = 1
@@ -21,6 +23,20 @@ type savedState struct {
 	Identity string    `json:"identity"`
 	Current  *Pass     `json:"current,omitempty"`
 	Last     *LastPass `json:"last,omitempty"`
+	// Fixed is the recently fixed failures, newest first.
+	Fixed []report.FixedFailure `json:"fixed,omitempty"`
+}
+
+// encodeState encodes the progress file without HTML escaping, so that an
+// id of '<' characters is not six times its size.
+func encodeState(s *savedState) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // LastPass is a complete pass and when it ended.
@@ -53,7 +69,7 @@ func loadState(dir, storeName string) (*savedState, error) {
 	}
 	var s savedState
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%w: %v", errStateDamaged, err)
+		return nil, fmt.Errorf("%w: %w", errStateDamaged, err)
 	}
 	if s.Version != stateVersion || s.Store != storeName {
 		return nil, fmt.Errorf("%w: version %d for store %q, want version %d for %q", errStateDamaged, s.Version, s.Store, stateVersion, storeName)

@@ -35,18 +35,22 @@ func (p PassStatus) Failed() int64 { return total(p.ByCheck) }
 type Status struct {
 	Store    string
 	Up       bool
-	Keys     int
 	Current  *PassStatus // nil between passes
 	Last     *PassStatus // nil before the first complete pass
 	Finished time.Time   // when the last pass ended
 	Duration time.Duration
+
+	// SigningKeys is how many signing keys (--verify.key-file) verify
+	// signatures; 0 when the signature check is off.
+	SigningKeys int
 
 	Verified, ReadErrors, Passes, ReportErrors, StateErrors uint64
 
 	LastProgress time.Time
 	Active       bool // the walk should be making progress now
 	Paused       bool
-	Rate         float64 // records/s the pacer allows; +Inf unpaced
+	PausedSince  time.Time // zero when not paused
+	Rate         float64   // records/s the pacer allows; +Inf unpaced
 	PredictedEnd time.Time
 	Missing      int64
 }
@@ -75,7 +79,7 @@ func (r *Runner) Status() Status {
 	s := Status{
 		Store:        r.Name(),
 		Up:           r.up,
-		Keys:         r.cfg.Verifier.KeyCount(),
+		SigningKeys:  r.cfg.Verifier.KeyCount(),
 		Verified:     r.counters.verified,
 		ReadErrors:   r.counters.readErrors,
 		Passes:       r.counters.passes,
@@ -83,6 +87,7 @@ func (r *Runner) Status() Status {
 		StateErrors:  r.counters.stateErrors,
 		LastProgress: r.lastProg,
 		Paused:       r.paused,
+		PausedSince:  r.pausedAt,
 		Missing:      r.missing,
 		Rate:         math.Inf(1),
 	}
@@ -119,5 +124,7 @@ func (r *Runner) CurrentReport() *report.Report {
 	if r.cur == nil {
 		return nil
 	}
-	return r.cur.Report(r.now(), false)
+	rep := r.cur.Report(r.now(), false)
+	rep.Fixed = r.fixedListLocked()
+	return rep
 }

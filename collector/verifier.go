@@ -74,7 +74,7 @@ func fail(id, check, detail string) Outcome {
 	return Outcome{ID: id, Check: check, Detail: detail, KeyIndex: -1}
 }
 
-// Verify runs the checks of SPEC section 3 on one record, in order, and
+// Verify runs the checks (README "What is checked") on one record, in order, and
 // stops at the first that fails. The duplicate check needs the walk's
 // order and is applied by the caller between key and checksum: Verify
 // reports later checks as if the record were not a duplicate.

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -132,7 +133,8 @@ func mustVerifier(t *testing.T, cfg VerifierConfig) *Verifier {
 	return v
 }
 
-// TestVerifyChecks: one row a rule of SPEC sections 3 and 4.
+// TestVerifyChecks: one row a rule of the README's "What is checked" and
+// of the signature options (--verify.signature-*).
 func TestVerifyChecks(t *testing.T) {
 	cur, prev := []byte("current-key"), []byte("previous-key")
 	keys := []SigningKey{{file: "cur", material: cur}, {file: "prev", material: prev}}
@@ -211,19 +213,19 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func TestLoadKeys(t *testing.T) {
+func TestLoadSigningKeys(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string, mode os.FileMode) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), mode); err != nil {
 			t.Fatal(err)
 		}
-		os.Chmod(p, mode)
+		testutil.Must(t, os.Chmod(p, mode))
 		return p
 	}
 	private := write("private.key", "  secret-one\n", 0o600)
 	public := write("public.key", "secret-two", 0o644)
-	keys, warnings, err := LoadKeys([]string{private, public})
+	keys, warnings, err := LoadSigningKeys([]string{private, public})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +240,7 @@ func TestLoadKeys(t *testing.T) {
 			t.Errorf("printing a key shows its material: %s", s)
 		}
 	}
-	if _, _, err := LoadKeys([]string{write("empty.key", "\n\t ", 0o600)}); err == nil || !strings.Contains(err.Error(), "empty") {
+	if _, _, err := LoadSigningKeys([]string{write("empty.key", "\n\t ", 0o600)}); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("empty key file: %v", err)
 	}
 }

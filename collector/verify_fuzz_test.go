@@ -17,6 +17,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -81,7 +82,7 @@ func newFuzzVerifiers(tb testing.TB) *fuzzVerifiers {
 		keyPaths = append(keyPaths, p)
 		material = append(material, strings.TrimSpace(string(b)))
 	}
-	keys, _, err := LoadKeys(keyPaths)
+	keys, _, err := LoadSigningKeys(keyPaths)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func fuzzSeeds(tb testing.TB) [][2][]byte {
 		tb.Fatal("no vectors in testdata/canonical/vectors.json")
 	}
 	n := len(seeds)
-	db := copyTree(tb, filepath.Join("..", "testdata", "leveldb", "sigils-db"))
+	db := testutil.CopyDir(tb, filepath.Join("..", "testdata", "leveldb", "sigils-db"))
 	ldb, err := leveldb.OpenFile(db, &opt.Options{ReadOnly: true})
 	if err != nil {
 		tb.Fatal(err)
@@ -248,25 +249,6 @@ func fuzzSeeds(tb testing.TB) [][2][]byte {
 		tb.Fatalf("only %d records in testdata/leveldb/sigils-db", len(seeds)-n)
 	}
 	return seeds
-}
-
-func copyTree(tb testing.TB, src string) string {
-	tb.Helper()
-	dst := tb.TempDir()
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return dst
 }
 
 // TestFuzzSeedsPass: the fuzz verifier is not vacuous: among the seeds,

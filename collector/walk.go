@@ -36,6 +36,11 @@ type Walker struct {
 
 const batchSize = 256
 
+// batchBytes ends a batch early when its keys and values pass it, so that
+// a store of huge records (ids of a megabyte) holds a few records in
+// flight, not batchSize of them in every batch of the pipeline.
+const batchBytes = 1 << 20
+
 type item struct {
 	oversize   int // the value's size when it was over the limit and not copied
 	key, value []byte
@@ -181,7 +186,7 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 			b.add(rec, w.Verifier.cfg.MaxRecordBytes)
 			cursor = append(cursor[:0], rec.Key...)
 			n++
-			if len(b.items) >= batchSize {
+			if len(b.items) >= batchSize || len(b.arena) >= batchBytes {
 				if err := dispatch(); err != nil {
 					return err
 				}
@@ -204,8 +209,9 @@ func newBatch(free chan *batch) *batch {
 	var b *batch
 	select {
 	case b = <-free:
+		clear(b.items) // drop the outcomes' ids, which may be large
 		b.items = b.items[:0]
-		if cap(b.arena) > 4<<20 {
+		if cap(b.arena) > 2*batchBytes {
 			b.arena = nil // let a batch of huge records go
 		}
 		b.arena = b.arena[:0]

@@ -26,6 +26,7 @@ const (
 
 // run parses args and runs the chosen command; it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	setVersion()
 	app := kingpin.New(appName, "Verifies every sigil record in the app's store and exports the result to Prometheus.")
 	app.Version(version.Print(appName))
 	app.HelpFlag.Short('h')
@@ -55,8 +56,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: error: %v (see --help)\n", appName, err)
 		return exitError
 	}
+	if err := validateFlags(cfg, webFlags); err != nil {
+		return fatalf(stderr, "%v", err)
+	}
 	logCfg.Writer = stderr
 	logger := promslog.New(logCfg)
+	logger.Info("starting "+appName, "command", cmd, "version", version.Info(), "build_context", version.BuildContext())
+	warnFlags(cfg, args, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -73,8 +79,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitError
 }
 
-// fatalf prints one clear line and returns the "could not run" code.
+// fatalf prints one clear line and returns the "could not run" code. An
+// error among a about a library's setting names its flag.
 func fatalf(stderr io.Writer, format string, a ...any) int {
+	for i, x := range a {
+		if err, ok := x.(error); ok {
+			a[i] = flagError(err)
+		}
+	}
 	fmt.Fprintf(stderr, "%s: error: %s\n", appName, fmt.Sprintf(format, a...))
 	return exitError
 }

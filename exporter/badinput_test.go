@@ -22,6 +22,8 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // Bad input end to end: `check` runs as a process on LevelDBs written here
@@ -119,19 +121,15 @@ func resetPeakRSS(t testing.TB) int64 {
 // runCheckProc runs `check` as a process and reads its peak RSS.
 func runCheckProc(t testing.TB, args ...string) checkRun {
 	t.Helper()
-	bin := binaryTB(t)
+	bin := testutil.Binary(t)
 	cmd := exec.Command(bin, append([]string{"check"}, args...)...)
+	cmd.Dir = t.TempDir()
 	parentKiB := resetPeakRSS(t)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
 	err := cmd.Run()
-	r := checkRun{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	r := checkRun{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start), code: testutil.ExitCode(t, err)}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSSKiB = ru.Maxrss
 	}
@@ -142,15 +140,6 @@ func runCheckProc(t testing.TB, args ...string) checkRun {
 		t.Fatalf("check died of %v\nstderr: %.2000s", ws.Signal(), r.stderr)
 	}
 	return r
-}
-
-// binaryTB is binary for a testing.TB.
-func binaryTB(t testing.TB) string {
-	if tt, ok := t.(*testing.T); ok {
-		return binary(tt)
-	}
-	t.Fatal("binaryTB needs a *testing.T")
-	return ""
 }
 
 // fullReport is the report file with the fields these tests need.
@@ -251,6 +240,7 @@ func TestCheckOddRecords(t *testing.T) {
 // two small ones, compacted into table files.
 func hugeLevelDB(t *testing.T, db string, withUnder bool) {
 	t.Helper()
+	testutil.Long(t, "a store of huge records for the exporter's binary (check as a process, peak memory)")
 	const mib = 1 << 20
 	over := []byte(`{"id":"huge-70mib","signature":"00","data":{"blob":"` + pad(70*mib) + `"}}`)
 	keys := []string{"a-ok", "huge-70mib", "z-ok"}
@@ -368,6 +358,7 @@ var corruptKinds = []string{"decode", "fields", "key", "checksum", "signature"}
 // lines, and the peak RSS at a million is within 1.25x of 10,000's plus
 // 16 MiB: nothing grows with the number of failures.
 func TestCheckAllCorrupt(t *testing.T) {
+	testutil.Long(t, "the exporter's binary (check as a process, peak memory)")
 	var base checkRun
 	for _, n := range []int{10_000, 1_000_000} {
 		dir := t.TempDir()

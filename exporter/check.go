@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
+	"github.com/prometheus/common/version"
 
 	"github.com/sigil/sigil-integrity-exporter/collector"
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
@@ -132,6 +133,7 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 	if f.archive, err = report.NewArchive(cfg.reportDir, cfg.reportRetain, logger); err != nil {
 		return fail(err)
 	}
+	f.archive.SetOrigin(report.Origin{Host: hostname(logger), Version: version.Version, Canonical: cfg.canonical})
 	shard, err := collector.ParseShard(cfg.shard)
 	if err != nil {
 		return fail(err)
@@ -155,6 +157,7 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 			if rc.Pacer, err = newPacer(cfg); err != nil {
 				return fail(err)
 			}
+			rc.MaxRate, rc.Tranquility = cfg.maxRate, cfg.tranquility
 			rc.OnPassComplete = func(ctx context.Context) {
 				if f.cross == nil {
 					return

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestCheckNodeLevelDB runs `check` on LevelDBs written by real Node with
@@ -16,23 +18,23 @@ import (
 // check, no valid edge case is reported, and the store's files are
 // byte-identical afterwards.
 func TestCheckNodeLevelDB(t *testing.T) {
-	dbs := map[string]func(t *testing.T) (string, manifest){
-		"committed": func(t *testing.T) (string, manifest) {
-			return copyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db")), readManifest(t, filepath.Join(repo, "testdata/leveldb/expected.json"))
+	dbs := map[string]func(t *testing.T) (string, testutil.LevelDBManifest){
+		"committed": func(t *testing.T) (string, testutil.LevelDBManifest) {
+			return testutil.CopyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db")), testutil.ReadJSON[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 		},
-		"regenerated": func(t *testing.T) (string, manifest) { return nodeLevelDB(t, "500") },
+		"regenerated": func(t *testing.T) (string, testutil.LevelDBManifest) { return testutil.NodeLevelDB(t, 500) },
 	}
 	for name, mk := range dbs {
 		for _, withSchema := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/schema=%v", name, withSchema), func(t *testing.T) {
 				db, m := mk(t)
-				before := treeDigest(t, db)
+				before := testutil.Digest(t, db)
 				reports := t.TempDir()
 				args := []string{"check", "--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix, "--report.dir=" + reports, "--state.path=" + t.TempDir(), "--log.level=error"}
 				for _, k := range m.Keys {
 					args = append(args, "--verify.key-file="+filepath.Join(repo, k))
 				}
-				wantFail := append([]want(nil), m.Failures...)
+				wantFail := append([]testutil.Failure(nil), m.Failures...)
 				if withSchema {
 					args = append(args, "--verify.schema-file="+filepath.Join(repo, "deploy/schema/sigil-record.schema.json"))
 					wantFail = append(wantFail, m.SchemaFailures...)
@@ -69,7 +71,7 @@ func TestCheckNodeLevelDB(t *testing.T) {
 						}
 					}
 				}
-				if d := cmp.Diff(before, treeDigest(t, db)); d != "" {
+				if d := cmp.Diff(before, testutil.Digest(t, db)); d != "" {
 					t.Errorf("check changed the store's files (-before +after):\n%s", d)
 				}
 			})
@@ -117,7 +119,7 @@ func TestCheckBadInput(t *testing.T) {
 	badSchema := write("bad.schema.json", `{"type": 12}`, 0o600)
 	notJSONSchema := write("notjson.schema.json", `{"type": `, 0o600)
 	notDB := filepath.Join(dir, "not-a-db")
-	os.MkdirAll(notDB, 0o755)
+	testutil.Must(t, os.MkdirAll(notDB, 0o755))
 	reports := "--report.dir=" + filepath.Join(dir, "r")
 	state := "--state.path=" + filepath.Join(dir, "state")
 	cases := []struct {
@@ -136,7 +138,10 @@ func TestCheckBadInput(t *testing.T) {
 		{"bad canonical", []string{"check", "--store.leveldb.path=" + db, "--verify.canonical=xml", reports}, "canonical"},
 		{"unknown flag", []string{"check", "--store.leveldb.pth=" + db, reports}, "unknown long flag"},
 		{"bad duration", []string{"check", "--store.leveldb.path=" + db, "--scan.pass-duration=soon", reports}, "pass-duration"},
-		{"bad max failures", []string{"check", "--store.leveldb.path=" + db, "--report.max-failures=0", reports}, "max-failures"},
+		{"bad max failures", []string{"check", "--store.leveldb.path=" + db, "--report.max-failures=0", reports}, "invalid --report.max-failures 0"},
+		{"bad retain", []string{"check", "--store.leveldb.path=" + db, "--report.retain=0", reports}, "invalid --report.retain 0"},
+		{"bad shard", []string{"check", "--store.leveldb.path=" + db, "--scan.shard=3/3", reports}, `invalid --scan.shard "3/3"`},
+		{"bad window", []string{"serve", "--store.leveldb.path=" + db, "--scan.window=25:00-03:00", reports}, `invalid --scan.window "25:00-03:00": hour must be 00-23`},
 		{"bad dsn", []string{"check", "--store.postgres.dsn=postgres://u:hunter2secret@/db?sslmode=bogus", reports}, "postgres"},
 		{"unreachable postgres", []string{"check", "--store.postgres.dsn=postgres://u:hunter2secret@127.0.0.1:1/db?connect_timeout=2", reports}, "postgres"},
 		{"report dir is a file", []string{"check", "--store.leveldb.path=" + db, "--report.dir=" + keys[0]}, "report"},

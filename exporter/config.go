@@ -46,7 +46,8 @@ type config struct {
 	statePath         string
 	checkpointEvery   time.Duration
 
-	telemetryPath string
+	telemetryPath   string
+	enableLifecycle bool
 
 	pushGatewayURL string
 	pushJob        string
@@ -87,6 +88,7 @@ func (c *config) register(app *kingpin.Application) {
 	app.Flag("report.retain", "Reports kept per store; older ones are pruned.").Default("30").IntVar(&c.reportRetain)
 	app.Flag("report.max-failures", "Failures listed in one report; the counts stay exact.").Default("1000").IntVar(&c.reportMaxFailures)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.telemetryPath)
+	app.Flag("web.enable-lifecycle", "Allow POST /-/pause, /-/resume and /-/run-now (off: they answer 403). Anyone who reaches the port, or passes the web config's basic auth, can then control the walk.").Default("false").BoolVar(&c.enableLifecycle)
 	app.Flag("state.path", "Directory where the walk's progress is kept, so a restart resumes mid-pass.").Default("./state").StringVar(&c.statePath)
 	app.Flag("state.checkpoint-interval", "How often progress is saved during a pass (and always at shutdown).").Default("5s").DurationVar(&c.checkpointEvery)
 }

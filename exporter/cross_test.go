@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,31 +11,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store/postgres/pgtest"
 )
 
-// crossManifest is testdata/cross/expected.json, written by
-// testdata/node/make-cross.js.
-type crossManifest struct {
-	Prefix          string   `json:"prefix"`
-	Keys            []string `json:"keys"`
-	LevelDBRecords  int      `json:"leveldb_records"`
-	PostgresRecords int      `json:"postgres_records"`
-	InBoth          int      `json:"in_both"`
-	Differences     []want   `json:"differences"`
-	SameDespite     []string `json:"same_despite_bytes"`
-}
-
-func readCrossManifest(t *testing.T, path string) crossManifest {
+// readCrossManifest reads testdata/cross/expected.json or a fresh one of
+// make-cross.js, which must plant differences.
+func readCrossManifest(t *testing.T, path string) testutil.CrossManifest {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read %s (regenerate with node testdata/node/make-cross.js testdata/cross): %v", path, err)
-	}
-	var m crossManifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	m := testutil.ReadJSON[testutil.CrossManifest](t, path)
 	if len(m.Differences) == 0 || m.InBoth == 0 {
 		t.Fatalf("%s plants no differences", path)
 	}
@@ -47,12 +29,8 @@ func readCrossManifest(t *testing.T, path string) crossManifest {
 // nodeCross runs make-cross.js into a temp dir and returns the dir.
 func nodeCross(t *testing.T) string {
 	t.Helper()
-	node := needNode(t)
 	dir := filepath.Join(t.TempDir(), "cross")
-	out, err := exec.Command(node, filepath.Join(repo, "testdata/node/make-cross.js"), dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("make-cross.js: %v\n%s", err, out)
-	}
+	testutil.RunGenerator(t, "make-cross.js", dir)
 	return dir
 }
 
@@ -89,7 +67,7 @@ func TestCheckCrossStore(t *testing.T) {
 			c.CreateDatabase(database)
 			c.LoadIn(database, filepath.Join(dir, "sigils.sql"))
 			c.ExecIn(database, "GRANT SELECT ON sigils TO "+pgtest.ReaderRole)
-			db := copyDir(t, filepath.Join(dir, "sigils-db"))
+			db := testutil.CopyDir(t, filepath.Join(dir, "sigils-db"))
 			reports := t.TempDir()
 			gw := newPushgateway(t)
 			args := append([]string{"check", "--push.gateway-url=" + gw.srv.URL, "--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix,
@@ -167,7 +145,7 @@ func TestServeCrossStore(t *testing.T) {
 	c.CreateDatabase("cross")
 	c.LoadIn("cross", filepath.Join(dir, "sigils.sql"))
 	c.ExecIn("cross", "GRANT SELECT ON sigils TO "+pgtest.ReaderRole)
-	p := startExporter(t, append([]string{"serve", "--store.leveldb.path=" + copyDir(t, filepath.Join(dir, "sigils-db")), "--store.leveldb.prefix=" + m.Prefix,
+	p := startExporter(t, append([]string{"serve", "--store.leveldb.path=" + testutil.CopyDir(t, filepath.Join(dir, "sigils-db")), "--store.leveldb.prefix=" + m.Prefix,
 		"--store.postgres.dsn=" + c.ReaderDSN("cross"), "--scan.pass-duration=1s", "--report.dir=" + t.TempDir(), "--state.path=" + t.TempDir()}, keyFlags(m.Keys)...)...)
 	p.waitFor(30*time.Second, "a cross-store comparison", func() bool {
 		return p.scrape()[`sigil_integrity_passes_completed_total{store="cross"}`] >= 1

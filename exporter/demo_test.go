@@ -12,9 +12,9 @@ import (
 func TestDemo(t *testing.T) {
 	p := startExporter(t, "demo", "--demo.dir="+t.TempDir())
 	p.waitFor(10*time.Second, "the summary and the URLs", func() bool {
-		return strings.Contains(p.logs.String(), "/reports")
+		return strings.Contains(p.Out.String(), "/reports")
 	})
-	out := p.logs.String()
+	out := p.Out.String()
 	for _, want := range []string{"Checked 2005 sigils. 5 failures.", "checksum: 1", "signature: 1", "http://" + p.addr + "/metrics"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

@@ -19,33 +19,15 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
-)
 
-// flipBytes inverts n bytes of file at off.
-func flipBytes(t *testing.T, file string, off int64, n int) {
-	t.Helper()
-	f, err := os.OpenFile(file, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	for i := range b {
-		b[i] ^= 0xff
-	}
-	if _, err := f.WriteAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-}
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
+)
 
 // dbKeys lists the keys under prefix (prefix stripped) of a copy of db,
 // read with goleveldb directly: the reference the exporter is held to.
 func dbKeys(t *testing.T, db, prefix string) []string {
 	t.Helper()
-	l, err := leveldb.OpenFile(copyDir(t, db), &opt.Options{ReadOnly: true})
+	l, err := leveldb.OpenFile(testutil.CopyDir(t, db), &opt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +124,7 @@ func TestCheckCorruptedBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	mid := fi.Size() / 2
-	flipBytes(t, tables[0], mid, 8)
+	testutil.FlipBytes(t, tables[0], mid, 8)
 
 	reports := t.TempDir()
 	code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+reports, "--state.path="+t.TempDir(), "--log.level=error")...)
@@ -256,20 +238,7 @@ func TestCheckTruncatedJournal(t *testing.T) {
 	if code, stdout, stderr := runCLI(t, append(base, "--report.dir="+reports)...); code != exitOK || !strings.HasPrefix(stdout, fmt.Sprintf("Checked %d sigils. 0 failures.", n)) {
 		t.Fatalf("intact journal: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	logs, _ := filepath.Glob(filepath.Join(a.path, "*.log"))
-	var journal string
-	var size int64
-	for _, l := range logs {
-		if fi, err := os.Stat(l); err == nil && fi.Size() > size {
-			journal, size = l, fi.Size()
-		}
-	}
-	if size == 0 {
-		t.Fatal("no journal holds data")
-	}
-	if err := os.Truncate(journal, size/2+3); err != nil {
-		t.Fatal(err)
-	}
+	_, size := testutil.TearJournal(t, a.path)
 
 	// Without a previous pass: the loss cannot be seen, but it is logged.
 	code, stdout, stderr := runCLI(t, "check", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
@@ -305,13 +274,13 @@ func TestCheckTruncatedJournal(t *testing.T) {
 func TestNotALevelDB(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage-current")
-	os.MkdirAll(garbage, 0o755)
-	os.WriteFile(filepath.Join(garbage, "CURRENT"), []byte("MANIFEST-000009\n"), 0o644) // names a manifest that is not there
+	testutil.Must(t, os.MkdirAll(garbage, 0o755))
+	testutil.Must(t, os.WriteFile(filepath.Join(garbage, "CURRENT"), []byte("MANIFEST-000009\n"), 0o644)) // names a manifest that is not there
 	file := filepath.Join(dir, "a-file")
-	os.WriteFile(file, []byte("not a database"), 0o644)
+	testutil.Must(t, os.WriteFile(file, []byte("not a database"), 0o644))
 	empty := filepath.Join(dir, "empty")
-	os.MkdirAll(empty, 0o755)
-	before := treeDigest(t, dir)
+	testutil.Must(t, os.MkdirAll(empty, 0o755))
+	before := testutil.Digest(t, dir)
 	for _, path := range []string{empty, garbage, file} {
 		for _, cmd := range []string{"check", "serve"} {
 			t.Run(filepath.Base(path)+"/"+cmd, func(t *testing.T) {
@@ -321,22 +290,20 @@ func TestNotALevelDB(t *testing.T) {
 						s := p.scrape()
 						return s[`sigil_integrity_up{store="leveldb"}`] == 0 && s[`sigil_integrity_read_errors_total{store="leveldb"}`] >= 2
 					})
-					if !strings.Contains(p.logs.String(), "MANIFEST-000009: no such file") {
-						t.Errorf("no log line naming the missing manifest:\n%s", p.logs.String())
+					if !strings.Contains(p.Out.String(), "MANIFEST-000009: no such file") {
+						t.Errorf("no log line naming the missing manifest:\n%s", p.Out.String())
 					}
 					return
 				}
-				bin := binary(t)
+				bin := testutil.Binary(t)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				c := exec.CommandContext(ctx, bin, cmd, "--store.leveldb.path="+path, "--report.dir="+t.TempDir(),
-					"--state.path="+t.TempDir(), "--web.listen-address="+freePort(t), "--log.level=error")
+					"--state.path="+t.TempDir(), "--web.listen-address="+testutil.FreeAddr(t), "--log.level=error")
 				var stderr bytes.Buffer
 				c.Stderr = &stderr
-				err := c.Run()
-				ee, ok := err.(*exec.ExitError)
-				if !ok || ee.ExitCode() != exitError {
-					t.Fatalf("%v (want exit 2)\nstderr: %s", err, stderr.String())
+				if code := testutil.ExitCode(t, c.Run()); code != exitError {
+					t.Fatalf("exit %d, want 2\nstderr: %s", code, stderr.String())
 				}
 				lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
 				if len(lines) != 1 || !strings.Contains(lines[0], filepath.Base(path)) {
@@ -345,7 +312,7 @@ func TestNotALevelDB(t *testing.T) {
 			})
 		}
 	}
-	if d := cmp.Diff(before, treeDigest(t, dir)); d != "" {
+	if d := cmp.Diff(before, testutil.Digest(t, dir)); d != "" {
 		t.Errorf("the exporter changed the directories it was pointed at:\n%s", d)
 	}
 }
@@ -358,7 +325,7 @@ func TestServeCorruptedDB(t *testing.T) {
 	db := strings.TrimPrefix(args[0], "--store.leveldb.path=")
 	tables, _ := filepath.Glob(filepath.Join(db, "*.ldb"))
 	fi, _ := os.Stat(tables[0])
-	flipBytes(t, tables[0], fi.Size()/2, 8)
+	testutil.FlipBytes(t, tables[0], fi.Size()/2, 8)
 	p := startExporter(t, append(args, "serve", "--scan.pass-duration=1s", "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())...)
 	start := time.Now()
 	// A 1 s pass over 328 records may run late, but not by many times its
@@ -444,8 +411,8 @@ func TestServeDamagedProgressFile(t *testing.T) {
 			if got, _ := failureGauges(s); got != 0 {
 				t.Errorf("failures after a damaged progress file: %v", got)
 			}
-			if n := strings.Count(grepLines(p.logs.String(), "level=WARN"), "progress file is damaged; starting a new pass"); n != 1 {
-				t.Errorf("%d log lines about the damaged progress file, want 1:\n%s", n, p.logs.String())
+			if n := strings.Count(grepLines(p.Out.String(), "level=WARN"), "progress file is damaged; starting a new pass"); n != 1 {
+				t.Errorf("%d log lines about the damaged progress file, want 1:\n%s", n, p.Out.String())
 			}
 			if _, err := os.Stat(progress + ".damaged"); err != nil {
 				t.Errorf("the damaged file was not set aside: %v", err)
@@ -474,7 +441,7 @@ func TestDamagedKeyList(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("key list %s does not hold rec-025", list)
 	}
-	flipBytes(t, list, int64(i+5), 1) // rec-025 becomes rec-0?5
+	testutil.FlipBytes(t, list, int64(i+5), 1) // rec-025 becomes rec-0?5
 	reports := t.TempDir()
 	code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+reports, "--log.level=warn")...)
 	if code != exitOK {

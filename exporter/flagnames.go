@@ -4,7 +4,25 @@ import (
 	"fmt"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
+
+// fieldFlags maps the settings the libraries name in their errors
+// (*fielderr.Error) to the flags that set them.
+var fieldFlags = map[string]string{
+	"pace.Config.PassDuration": "--scan.pass-duration",
+	"pace.Config.MaxRate":      "--scan.max-rate",
+	"pace.Config.Tranquility":  "--scan.tranquility",
+	"pace.Window":              "--scan.window",
+	"collector.Shard":          "--scan.shard",
+	"report.MaxFailures":       "--report.max-failures",
+	"report.Archive.Retain":    "--report.retain",
+	"report.Archive.Dir":       "--report.dir",
+}
+
+// flagError names the flag in a library's error about a setting.
+func flagError(err error) error { return fielderr.Rename(err, fieldFlags) }
 
 // nameFlagErrors makes every flag's parse error name the flag, so that
 // `--scan.pass-duration=soon` says which flag is wrong, not only

@@ -2,145 +2,53 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
-// repo is the repository root, relative to this package.
-const repo = ".."
+// repo is the repository root, as an absolute path: processes the tests
+// start run in a temporary directory.
+var repo = func() string {
+	dir, err := filepath.Abs("..")
+	if err != nil {
+		panic(err)
+	}
+	return dir
+}()
 
 // runCLI runs the command line in-process and returns its exit code and
-// output.
+// output. Unless args set them, --state.path and --report.dir point into
+// t.TempDir(): the defaults (./state, ./reports) would write into the
+// package's directory, the source tree.
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	args = withScratchDirs(t, args)
 	var out, errb bytes.Buffer
 	code = run(args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
-// needTool finds a program; without it the test skips, or fails in CI.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI and missing: .ci/run installs it", name)
-		}
-		t.Skipf("%s not installed", name)
+// withScratchDirs appends --state.path and --report.dir in a new temporary
+// directory to args that do not set them.
+func withScratchDirs(t testing.TB, args []string) []string {
+	set := func(flag string) bool {
+		return slices.ContainsFunc(args, func(a string) bool { return a == flag || strings.HasPrefix(a, flag+"=") })
 	}
-	return p
-}
-
-// manifest is testdata/node/make-leveldb.js's expected.json.
-type manifest struct {
-	Prefix         string   `json:"prefix"`
-	TotalRecords   int      `json:"total_records"`
-	Failures       []want   `json:"failures"`
-	SchemaFailures []want   `json:"schema_failures"`
-	EdgeCases      []string `json:"edge_cases"`
-	Keys           []string `json:"keys"`
-}
-
-type want struct {
-	Key   string `json:"key"`
-	ID    string `json:"id"`
-	Check string `json:"check"`
-}
-
-func readManifest(t *testing.T, path string) manifest {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// copyDir copies a directory tree (a LevelDB) so a test may damage it.
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	dir := ""
+	for _, f := range []string{"--state.path", "--report.dir"} {
+		if !set(f) {
+			if dir == "" {
+				dir = t.TempDir()
+			}
+			args = append(args, f+"="+filepath.Join(dir, strings.TrimPrefix(f, "--")))
 		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	return dst
-}
-
-// treeDigest maps every file under dir to its size and SHA-256.
-func treeDigest(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		fi, _ := d.Info()
-		sum := sha256.Sum256(b)
-		out[strings.TrimPrefix(p, dir)] = hex.EncodeToString(sum[:]) + " " + fi.Mode().String() + " " + fi.ModTime().String()
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// needNode finds node with the generators' npm packages installed; without
-// them the test skips, or fails in CI.
-func needNode(t *testing.T) string {
-	t.Helper()
-	node := needTool(t, "node")
-	if _, err := os.Stat(filepath.Join(repo, "testdata/node/node_modules/classic-level")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("testdata/node/node_modules is missing: run `npm ci` in testdata/node (make test does)")
-		}
-		t.Skip("testdata/node/node_modules missing: run npm ci in testdata/node")
-	}
-	return node
-}
-
-// nodeLevelDB runs the Node generator into a temp dir and returns the
-// database path and its manifest.
-func nodeLevelDB(t *testing.T, count string) (string, manifest) {
-	t.Helper()
-	node := needNode(t)
-	dir := t.TempDir()
-	db := filepath.Join(dir, "sigils-db")
-	cmd := exec.Command(node, filepath.Join(repo, "testdata/node/make-leveldb.js"), db, "--count", count)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make-leveldb.js: %v\n%s", err, out)
-	}
-	return db, readManifest(t, filepath.Join(dir, "expected.json"))
+	return args
 }
 
 // latestReport reads the newest report in dir.
@@ -174,18 +82,13 @@ type reportJSON struct {
 	Store           string           `json:"store"`
 	Complete        bool             `json:"complete"`
 	FailuresByCheck map[string]int64 `json:"failures_by_check"`
+	Canonical       string           `json:"canonical"`
+	Host            string           `json:"host"`
+	Version         string           `json:"exporter_version"`
 }
 
 // readReport reads one report file.
 func readReport(t *testing.T, path string) reportJSON {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r reportJSON
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("report %s: %v", path, err)
-	}
-	return r
+	return testutil.ReadJSON[reportJSON](t, path)
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/syndtr/goleveldb/leveldb"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // appDB is a small LevelDB the test writes as the app would: goleveldb
@@ -78,7 +79,7 @@ func TestServeRecheckAfterRestore(t *testing.T) {
 	kv["rec-007"] = []byte(strings.Replace(string(good), `"n":7`, `"n":8`, 1)) // corrupted data
 	a.put(kv)
 
-	p := startExporter(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
+	p := startExporter(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
 		"--scan.pass-duration=2s", "--scan.recheck-interval=300ms", "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 	p.waitFor(10*time.Second, "the corruption to be found", func() bool {
 		return p.scrape()[`sigil_integrity_last_pass_failures{check="checksum",store="leveldb"}`] == 1
@@ -116,7 +117,7 @@ func TestServeHTTP(t *testing.T) {
 		"ok-1":  a.record("ok-1", `{"a":1}`),
 		hostile: []byte(`{"id":"` + strings.ReplaceAll(hostile, `"`, `\"`) + `","signature":"00","data":{}}`),
 	})
-	p := startExporter(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
+	p := startExporter(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(),
 		"--scan.pass-duration=1s", "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 	p.waitFor(10*time.Second, "a pass", func() bool {
 		return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
@@ -167,8 +168,8 @@ func TestServeWebConfigAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	webCfg := filepath.Join(t.TempDir(), "web.yml")
-	os.WriteFile(webCfg, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600)
-	p := startExporterNoHealth(t, "serve", "--store.leveldb.path="+a.path, "--web.config.file="+webCfg,
+	testutil.Must(t, os.WriteFile(webCfg, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600))
+	p := startExporterNoHealth(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--web.config.file="+webCfg,
 		"--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 	client := &http.Client{Timeout: 5 * time.Second}
 	do := func(method, path, user, pass string) int {
@@ -180,7 +181,7 @@ func TestServeWebConfigAuth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return resp.StatusCode
 	}
@@ -198,7 +199,7 @@ func TestServeWebConfigAuth(t *testing.T) {
 	if code := do("POST", "/-/pause", "prometheus", "s3cret-pass"); code != 200 {
 		t.Errorf("POST /-/pause with the password: %d", code)
 	}
-	if strings.Contains(p.logs.String(), "s3cret-pass") {
+	if strings.Contains(p.Out.String(), "s3cret-pass") {
 		t.Error("the password reached the log")
 	}
 }
@@ -207,22 +208,10 @@ func TestServeWebConfigAuth(t *testing.T) {
 // configurations where /-/healthy wants credentials.
 func startExporterNoHealth(t *testing.T, args ...string) *proc {
 	t.Helper()
-	addr := freePort(t)
-	p := &proc{t: t, addr: addr, logs: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), append(args, "--web.listen-address="+addr)...)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	p := launchExporter(t, args...)
 	p.waitFor(10*time.Second, "the port", func() bool {
-		resp, err := http.Get("http://" + addr + "/")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
+		_, _, err := testutil.HTTPGet("http://" + p.addr + "/")
+		return err == nil
 	})
 	return p
 }

@@ -11,13 +11,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // nodeWriter is testdata/node/live-writer.js running: the app writing to
 // its LevelDB.
 type nodeWriter struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testutil.Buffer
 	lines  chan string // stdout lines: "ready n", "written n", "verified n"
 	done   chan error
 }
@@ -27,8 +29,8 @@ type nodeWriter struct {
 // or fails in CI.
 func startNodeWriter(t *testing.T, db string, seconds int) *nodeWriter {
 	t.Helper()
-	node := needNode(t)
-	w := &nodeWriter{stderr: &syncBuffer{}, lines: make(chan string, 8), done: make(chan error, 1)}
+	node := testutil.Node(t)
+	w := &nodeWriter{stderr: &testutil.Buffer{}, lines: make(chan string, 8), done: make(chan error, 1)}
 	w.cmd = exec.Command(node, filepath.Join(repo, "testdata/node/live-writer.js"), db, "--seconds", strconv.Itoa(seconds))
 	w.cmd.Stderr = w.stderr
 	out, err := w.cmd.StdoutPipe()
@@ -46,14 +48,14 @@ func startNodeWriter(t *testing.T, db string, seconds int) *nodeWriter {
 		for sc.Scan() {
 			w.lines <- sc.Text()
 		}
-		io.Copy(io.Discard, out)
+		_, _ = io.Copy(io.Discard, out)
 	}()
 	go func() {
 		wg.Wait()
 		w.done <- w.cmd.Wait()
 		close(w.lines)
 	}()
-	t.Cleanup(func() { w.cmd.Process.Kill() })
+	t.Cleanup(func() { _ = w.cmd.Process.Kill() })
 	w.expect(t, "ready", 30*time.Second)
 	return w
 }
@@ -196,7 +198,7 @@ func TestLiveNodeApp(t *testing.T) {
 			t.Errorf("report %s lists failures: %+v", filepath.Base(f), r.Failures)
 		}
 	}
-	if logs := p.logs.String(); strings.Contains(logs, "level=ERROR") {
+	if logs := p.Out.String(); strings.Contains(logs, "level=ERROR") {
 		t.Errorf("the exporter logged an error while the app wrote:\n%s", grepLines(logs, "level=ERROR"))
 	}
 }

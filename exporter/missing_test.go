@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // pushgateway is a stand-in Pushgateway that keeps the last body pushed,
@@ -94,9 +98,9 @@ func checkMissingMetrics(t *testing.T, s map[string]float64, storeName string, n
 // not; the same state pointed at another database reports nothing missing.
 func TestMissingLevelDB(t *testing.T) {
 	t.Parallel()
-	m := readManifest(t, filepath.Join(repo, "testdata/leveldb/expected.json"))
+	m := testutil.ReadJSON[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 	src := filepath.Join(repo, "testdata/leveldb/sigils-db")
-	db := copyDir(t, src)
+	db := testutil.CopyDir(t, src)
 	state := t.TempDir()
 	var reports string // a new one for each run: one report per store in it
 	gw := newPushgateway(t)
@@ -116,14 +120,20 @@ func TestMissingLevelDB(t *testing.T) {
 		t.Fatalf("first pass names missing records %v", ids)
 	}
 	checkMissingMetrics(t, gw.metrics(), "leveldb", 0)
-	otherState := copyDir(t, state) // the state after one pass of db, for the identity case
+	otherState := testutil.CopyDir(t, state) // the state after one pass of db, for the identity case
 
 	// The app deletes records (the first and last sigil keys included, so
 	// that the merge's start and end are covered) and adds one.
 	deleted := []string{"sigil-0000000", "sigil-0000150", "sigil-0000299"}
 	added := "sigil-0000150a"
+	deletedValues := map[string][]byte{}
 	editLevelDB(t, db, func(ldb *leveldb.DB) {
 		for _, k := range deleted {
+			v, err := ldb.Get([]byte(m.Prefix+k), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deletedValues[k] = v
 			if err := ldb.Delete([]byte(m.Prefix+k), nil); err != nil {
 				t.Fatal(err)
 			}
@@ -145,9 +155,9 @@ func TestMissingLevelDB(t *testing.T) {
 				t.Errorf("missing %s has key %q, want %q", f.ID, f.Key, m.Prefix+f.ID)
 			}
 		}
-		wantFail := append([]want(nil), m.Failures...)
+		wantFail := append([]testutil.Failure(nil), m.Failures...)
 		for _, k := range deleted {
-			wantFail = append(wantFail, want{Key: k, ID: k, Check: "missing"})
+			wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
 		}
 		if d := cmp.Diff(wantSet(m.Prefix, wantFail), failureSet(rep)); d != "" {
 			t.Errorf("failures (-want +got):\n%s", d)
@@ -162,19 +172,66 @@ func TestMissingLevelDB(t *testing.T) {
 		}
 		checkMissingMetrics(t, gw.metrics(), "leveldb", len(deleted))
 	})
-	t.Run("reported once", func(t *testing.T) {
-		if code, stdout, stderr := check(t, db, state); code != exitFailures {
-			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	t.Run("still missing until restored", func(t *testing.T) {
+		// Evidence survives: however many passes run, the deleted records
+		// stay missing, with the time they were first seen, until a read
+		// finds them restored.
+		var firstSeen map[string]string
+		for pass := 0; pass < 3; pass++ {
+			if code, stdout, stderr := check(t, db, state); code != exitFailures {
+				t.Fatalf("pass %d: exit %d\nstdout: %s\nstderr: %s", pass, code, stdout, stderr)
+			}
+			rep := readEvidence(t, reports, "leveldb")
+			if d := cmp.Diff(deleted, missingIDs(rep.reportJSON)); d != "" {
+				t.Errorf("pass %d: missing ids (-want +got):\n%s", pass, d)
+			}
+			checkMissingMetrics(t, gw.metrics(), "leveldb", len(deleted))
+			seen := map[string]string{}
+			for _, f := range rep.Failures {
+				if f.Reason == "missing" {
+					seen[f.ID] = f.FirstSeen
+				}
+			}
+			if firstSeen == nil {
+				firstSeen = seen
+			} else if d := cmp.Diff(firstSeen, seen); d != "" {
+				t.Errorf("pass %d: first_seen changed (-before +now):\n%s", pass, d)
+			}
 		}
-		if ids := missingIDs(reportFor(t, reports, "leveldb")); len(ids) != 0 {
-			t.Errorf("a pass after the one that found them names missing records again: %v", ids)
+		for id, ts := range firstSeen {
+			if ts == "" {
+				t.Errorf("%s has no first_seen", id)
+			}
+		}
+		editLevelDB(t, db, func(ldb *leveldb.DB) {
+			for k, v := range deletedValues {
+				if err := ldb.Put([]byte(m.Prefix+k), v, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+		if code, stdout, stderr := check(t, db, state); code != exitFailures {
+			t.Fatalf("after restoring: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+		}
+		rep := readEvidence(t, reports, "leveldb")
+		if ids := missingIDs(rep.reportJSON); len(ids) != 0 {
+			t.Errorf("restored records still missing: %v", ids)
 		}
 		checkMissingMetrics(t, gw.metrics(), "leveldb", 0)
+		fixed := map[string]bool{}
+		for _, f := range rep.Fixed {
+			if f.Reason == "missing" && f.FixedAt != "" && f.FirstSeen == firstSeen[f.ID] {
+				fixed[f.ID] = true
+			}
+		}
+		if len(fixed) != len(deleted) {
+			t.Errorf("fixed list %+v, want the %d restored records with first_seen and fixed_at", rep.Fixed, len(deleted))
+		}
 	})
 	t.Run("another database", func(t *testing.T) {
 		// A different database lacking records, checked with the state of
 		// the first one: its absent records are not "missing".
-		other := copyDir(t, src)
+		other := testutil.CopyDir(t, src)
 		editLevelDB(t, other, func(ldb *leveldb.DB) {
 			for _, k := range deleted {
 				if err := ldb.Delete([]byte(m.Prefix+k), nil); err != nil {
@@ -252,7 +309,7 @@ func TestMissingPostgres(t *testing.T) {
 	if ids := missingIDs(reportFor(t, reports, "postgres")); len(ids) != 0 {
 		t.Fatalf("first pass names missing records %v", ids)
 	}
-	otherState := copyDir(t, state)
+	otherState := testutil.CopyDir(t, state)
 
 	// First sigil, one in the middle, and the last key in bytewise order.
 	deleted := []string{"sigil-0000", "sigil-0010", "~edge-tilde"}
@@ -270,9 +327,9 @@ func TestMissingPostgres(t *testing.T) {
 		if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
 			t.Errorf("missing ids (-want +got):\n%s", d)
 		}
-		wantFail := append([]want(nil), tm.Failures...)
+		wantFail := append([]testutil.Failure(nil), tm.Failures...)
 		for _, k := range deleted {
-			wantFail = append(wantFail, want{Key: k, ID: k, Check: "missing"})
+			wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
 		}
 		if d := cmp.Diff(wantSet("", wantFail), failureSet(rep)); d != "" {
 			t.Errorf("failures (-want +got):\n%s", d)
@@ -313,4 +370,42 @@ func TestMissingPostgres(t *testing.T) {
 			t.Errorf("checked %d, want %d", rep.Checked, tm.Total-len(deleted))
 		}
 	})
+}
+
+// evidenceJSON is a report with the evidence fields: first_seen per
+// failure and the recently fixed list.
+type evidenceJSON struct {
+	reportJSON
+	Failures []struct {
+		ID        string `json:"id"`
+		Reason    string `json:"reason"`
+		Key       string `json:"key"`
+		FirstSeen string `json:"first_seen"`
+	} `json:"failures"`
+	Fixed []struct {
+		ID        string `json:"id"`
+		Reason    string `json:"reason"`
+		FirstSeen string `json:"first_seen"`
+		FixedAt   string `json:"fixed_at"`
+	} `json:"fixed"`
+}
+
+func readEvidence(t *testing.T, dir, storeName string) evidenceJSON {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "integrity-report-"+storeName+"-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("%d reports of %s in %s, want 1", len(files), storeName, dir)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r evidenceJSON
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &r.reportJSON); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

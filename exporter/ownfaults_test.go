@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // ownFaultServe serves a clean 200-record database served with 1 s passes and
@@ -51,7 +53,7 @@ func checkOwnFaults(t *testing.T, p *proc, state, reports string, fault, heal fu
 	if got, _ := failureGauges(s); got != 0 || s[`sigil_integrity_last_status{store="leveldb"}`] != 1 {
 		t.Errorf("own faults became record failures: %v, last_status %v", got, s[`sigil_integrity_last_status{store="leveldb"}`])
 	}
-	logs := p.logs.String()
+	logs := p.Out.String()
 	if n := strings.Count(logs, "cannot save progress"); n != 1 {
 		t.Errorf("%d log lines say progress cannot be saved after %v failed checkpoints, want 1", n, stateErrs)
 	}
@@ -62,7 +64,7 @@ func checkOwnFaults(t *testing.T, p *proc, state, reports string, fault, heal fu
 	p.waitFor(10*time.Second, "progress saved and a report written again", func() bool {
 		files, _ := filepath.Glob(filepath.Join(reports, "integrity-report-leveldb-*.json"))
 		_, err := os.Stat(filepath.Join(state, "progress-leveldb.json"))
-		return strings.Contains(p.logs.String(), "progress is saved again") && len(files) > 0 && err == nil
+		return strings.Contains(p.Out.String(), "progress is saved again") && len(files) > 0 && err == nil
 	})
 }
 
@@ -96,12 +98,10 @@ func TestServeStateAndReportDirGone(t *testing.T) {
 // fills up while serving: real ENOSPC. Needs root (mount); skipped
 // otherwise, and fails under CI=true when the mount is refused.
 func TestServeDiskFull(t *testing.T) {
+	testutil.Long(t, "a tmpfs mount and the exporter's binary")
 	mnt := t.TempDir()
 	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=64k"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mount a 64 KiB tmpfs: %v (CI must run this test as root or with CAP_SYS_ADMIN)", err)
-		}
-		t.Skipf("cannot mount a tmpfs (%v): needs root", err)
+		testutil.Unavailable(t, fmt.Sprintf("mount a 64 KiB tmpfs: %v (needs root or CAP_SYS_ADMIN)", err))
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(mnt, syscall.MNT_DETACH); err != nil {

@@ -13,36 +13,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store/postgres/pgtest"
 )
 
-// pgManifest is testdata/postgres/expected.json, written by
-// testdata/node/make-postgres.js.
-type pgManifest struct {
-	Keys   []string             `json:"keys"`
-	Tables map[string]pgTableMf `json:"tables"`
-}
-
-type pgTableMf struct {
-	RecordColumn string   `json:"record_column"`
-	Total        int      `json:"total_records"`
-	Failures     []want   `json:"failures"`
-	EdgeCases    []string `json:"edge_cases"`
-}
-
 const pgTestDB = "sigil"
 
-func readPGManifest(t *testing.T) pgManifest {
+func readPGManifest(t *testing.T) testutil.PostgresManifest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repo, "testdata/postgres/expected.json"))
-	if err != nil {
-		t.Fatalf("read manifest (regenerate with node testdata/node/make-postgres.js testdata/postgres): %v", err)
-	}
-	var m pgManifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return testutil.ReadJSON[testutil.PostgresManifest](t, filepath.Join(repo, "testdata/postgres/expected.json"))
 }
 
 // startPG starts a throwaway cluster with the Node-made tables loaded into
@@ -78,7 +57,7 @@ func failureSet(rep reportJSON) []string {
 }
 
 // wantSet is planted failures as sorted "key check" lines.
-func wantSet(prefix string, ws []want) []string {
+func wantSet(prefix string, ws []testutil.Failure) []string {
 	exp := []string{}
 	for _, w := range ws {
 		exp = append(exp, prefix+w.Key+" "+w.Check)
@@ -108,7 +87,7 @@ func reportFor(t *testing.T, dir, storeName string) reportJSON {
 
 // checkPlanted compares a report with a table's planted failures exactly
 // and checks its counts and that no valid edge case is named.
-func checkPlanted(t *testing.T, rep reportJSON, storeName string, tm pgTableMf) {
+func checkPlanted(t *testing.T, rep reportJSON, storeName string, tm testutil.PostgresTable) {
 	t.Helper()
 	if d := cmp.Diff(wantSet("", tm.Failures), failureSet(rep)); d != "" {
 		t.Errorf("failures (-want +got):\n%s", d)
@@ -191,7 +170,7 @@ func TestCheckPostgres(t *testing.T) {
 		run(t, "sigils", nil, []string{"DATABASE_URL=" + dsn})
 	})
 	t.Run("unreachable", func(t *testing.T) {
-		dead := strings.Replace(dsn, fmt.Sprintf(":%d/", c.Port()), ":"+portOf(t, freePort(t))+"/", 1) + "&connect_timeout=3"
+		dead := strings.Replace(dsn, fmt.Sprintf(":%d/", c.Port()), ":"+portOf(t, testutil.FreeAddr(t))+"/", 1) + "&connect_timeout=3"
 		start := time.Now()
 		code, stdout, stderr := runCLI(t, "check", "--store.postgres.dsn="+dead, "--report.dir="+t.TempDir(), "--state.path="+t.TempDir(), "--log.level=error")
 		took := time.Since(start)
@@ -227,23 +206,17 @@ func portOf(t *testing.T, addr string) string {
 // variables (DATABASE_URL) and returns its exit code and output.
 func runBinary(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
+	cmd := exec.Command(testutil.Binary(t), args...)
+	cmd.Dir = t.TempDir()
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "DATABASE_URL=") && !strings.HasPrefix(e, "SIGIL_DB_PATH=") {
 			cmd.Env = append(cmd.Env, e)
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
-	var out, errb syncBuffer
+	var out, errb testutil.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, out.String(), errb.String()
+	return testutil.ExitCode(t, cmd.Run()), out.String(), errb.String()
 }
 
 // pgSeries names one postgres series.
@@ -258,7 +231,7 @@ var allChecks = []string{"read", "decode", "fields", "key", "duplicate", "checks
 
 // checkLastPass compares the last pass's per-check failure gauges with the
 // planted failures.
-func checkLastPass(t *testing.T, s map[string]float64, tm pgTableMf) {
+func checkLastPass(t *testing.T, s map[string]float64, tm testutil.PostgresTable) {
 	t.Helper()
 	if got := s[pgSeries("sigil_integrity_last_pass_records")]; got != float64(tm.Total) {
 		t.Errorf("last_pass_records = %v, want %d", got, tm.Total)
@@ -350,8 +323,8 @@ func TestServePostgresDownAtStart(t *testing.T) {
 	if v, ok := s[pgSeries("sigil_integrity_last_status")]; !ok {
 		t.Errorf("last_status missing from the scrape while down (%v)", v)
 	}
-	if strings.Contains(p.logs.String(), pgtest.ReaderPassword) {
-		t.Errorf("logs leak the password:\n%s", p.logs.String())
+	if strings.Contains(p.Out.String(), pgtest.ReaderPassword) {
+		t.Errorf("logs leak the password:\n%s", p.Out.String())
 	}
 	c.Restart()
 	p.waitFor(30*time.Second, "a pass after the server came up", func() bool {
@@ -381,7 +354,7 @@ func TestServePostgresDuplicateAcrossChunks(t *testing.T) {
 	p.waitFor(20*time.Second, "a pass", func() bool {
 		return p.scrape()[pgSeries("sigil_integrity_passes_completed_total")] >= 1
 	})
-	checkLastPass(t, p.scrape(), pgTableMf{Total: 4, Failures: []want{{Key: "dup-1", ID: "dup-1", Check: "duplicate"}}})
+	checkLastPass(t, p.scrape(), testutil.PostgresTable{Total: 4, Failures: []testutil.Failure{{Key: "dup-1", ID: "dup-1", Check: "duplicate"}}})
 }
 
 // TestServeRunNowDuringPacedSleep: /-/run-now lifts the pacing of the pass
@@ -391,7 +364,7 @@ func TestServeRunNowDuringPacedSleep(t *testing.T) {
 	t.Parallel()
 	c := startPG(t)
 	m := readPGManifest(t)
-	p := startExporter(t, append([]string{"serve", "--store.postgres.dsn=" + c.ReaderDSN(pgTestDB), "--scan.pass-duration=1h",
+	p := startExporter(t, append([]string{"serve", "--web.enable-lifecycle", "--store.postgres.dsn=" + c.ReaderDSN(pgTestDB), "--scan.pass-duration=1h",
 		"--report.dir=" + t.TempDir(), "--state.path=" + t.TempDir()}, keyFlags(m.Keys)...)...)
 	p.waitFor(10*time.Second, "the first chunk", func() bool {
 		return p.scrape()[pgSeries("sigil_integrity_current_pass_records")] >= 1

@@ -2,17 +2,12 @@ package main
 
 import (
 	"bufio"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,140 +15,46 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds the exporter once for the tests that run it as a process
-// (real signals, real exit codes).
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sigil-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, appName)
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // proc is a running exporter.
 type proc struct {
+	*testutil.Proc
 	t    *testing.T
-	cmd  *exec.Cmd
 	addr string
-	logs *syncBuffer
-	done chan struct{}
-	code int
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startExporter runs the binary with args plus a free listen address and
-// waits until it answers /-/healthy.
+// startExporter runs the binary with args plus a free listen address, in
+// a temporary working directory, and waits until it answers /-/healthy.
 func startExporter(t *testing.T, args ...string) *proc {
 	t.Helper()
-	addr := freePort(t)
-	p := &proc{t: t, addr: addr, logs: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), append(args, "--web.listen-address="+addr)...)
-	p.cmd.Stdout = p.logs
-	p.cmd.Stderr = p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		err := p.cmd.Wait()
-		p.code = 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			p.code = ee.ExitCode()
-		}
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("exporter output:\n%s", p.logs.String())
-		}
-	})
-	p.waitFor(10*time.Second, "healthy", func() bool {
-		resp, err := http.Get("http://" + addr + "/-/healthy")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	p := launchExporter(t, args...)
+	p.WaitHTTP(t, "http://"+p.addr+"/-/healthy", 10*time.Second)
 	return p
+}
+
+// launchExporter starts the binary with args plus a free listen address,
+// in a temporary working directory, and does not wait.
+func launchExporter(t *testing.T, args ...string) *proc {
+	t.Helper()
+	addr := testutil.FreeAddr(t)
+	cmd := exec.Command(testutil.Binary(t), append(args, "--web.listen-address="+addr)...)
+	cmd.Dir = t.TempDir()
+	return &proc{Proc: testutil.Start(t, "exporter", cmd), t: t, addr: addr}
 }
 
 // waitFor polls cond until it holds or the timeout passes.
 func (p *proc) waitFor(timeout time.Duration, what string, cond func() bool) {
 	p.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.done:
-			p.t.Fatalf("exporter exited (code %d) while waiting for %s", p.code, what)
-		default:
-		}
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	p.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	testutil.Eventually(p.t, timeout, what, []*testutil.Proc{p.Proc}, cond)
 }
 
 // stop sends a signal and returns the exit code and how long exit took.
 func (p *proc) stop(sig syscall.Signal) (int, time.Duration) {
 	p.t.Helper()
-	start := time.Now()
-	p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		p.t.Fatalf("exporter did not exit within 15s of %v", sig)
-	}
-	return p.code, time.Since(start)
+	return p.Stop(p.t, sig, 15*time.Second)
 }
 
 func (p *proc) get(path string) (int, string) {

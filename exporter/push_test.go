@@ -8,30 +8,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestCheckPushesToPushgateway: the CronJob path. `check
 // --push.gateway-url` pushes the pass's metrics to a real Pushgateway,
 // where Prometheus would scrape them.
 func TestCheckPushesToPushgateway(t *testing.T) {
-	pgw := needTool(t, "prometheus-pushgateway")
-	addr := freePort(t)
-	cmd := exec.Command(pgw, "--web.listen-address="+addr)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if resp, err := http.Get("http://" + addr + "/-/ready"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pushgateway did not start")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	pgw := testutil.Tool(t, "the Debian package prometheus-pushgateway", "prometheus-pushgateway")
+	addr := testutil.FreeAddr(t)
+	gw := testutil.Start(t, "pushgateway", exec.Command(pgw, "--web.listen-address="+addr))
+	gw.WaitHTTP(t, "http://"+addr+"/-/ready", 10*time.Second)
 
 	args, m := committedDB(t)
 	code, stdout, stderr := runCLI(t, append(args, "check", "--push.gateway-url=http://"+addr,

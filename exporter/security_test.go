@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestNoFlagTakesAKey: no flag of any command takes key material; keys
@@ -80,7 +82,7 @@ func assertNoSecret(t *testing.T, where, text string) {
 func assertNoSecretInTree(t *testing.T, dir string) {
 	t.Helper()
 	n := 0
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -92,6 +94,7 @@ func assertNoSecretInTree(t *testing.T, dir string) {
 		assertNoSecret(t, p, string(b))
 		return nil
 	})
+	testutil.Must(t, err)
 	if n == 0 {
 		t.Errorf("no files in %s: nothing was grepped", dir)
 	}
@@ -118,7 +121,7 @@ func TestSecretsNeverSurface(t *testing.T) {
 	if err := os.WriteFile(prev, []byte("  "+secretPrevious+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(prev, 0o644) // past the umask
+	testutil.Must(t, os.Chmod(prev, 0o644)) // past the umask
 	reports, state := filepath.Join(dir, "reports"), filepath.Join(dir, "state")
 	keyArgs := []string{"--verify.key-file=" + cur, "--verify.key-file=" + prev}
 
@@ -148,7 +151,7 @@ func TestSecretsNeverSurface(t *testing.T) {
 	p.waitFor(15*time.Second, "a pass", func() bool {
 		return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
 	})
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "cmdline"))
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.Cmd.Process.Pid), "cmdline"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +164,8 @@ func TestSecretsNeverSurface(t *testing.T) {
 		assertNoSecret(t, "GET "+path, body)
 	}
 	p.stop(syscall.SIGTERM)
-	assertNoSecret(t, "serve log", p.logs.String())
-	if !strings.Contains(p.logs.String(), "readable by every user") {
+	assertNoSecret(t, "serve log", p.Out.String())
+	if !strings.Contains(p.Out.String(), "readable by every user") {
 		t.Error("serve did not warn about the 0644 key file")
 	}
 	assertNoSecretInTree(t, reports)
@@ -193,8 +196,8 @@ func selfSignedTLS(t *testing.T, dir string) (*x509.CertPool, string, string) {
 	}
 	keyDER, _ := x509.MarshalECPrivateKey(srvKey)
 	certPath, keyPath := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
-	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER}), 0o600)
-	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	testutil.Must(t, os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER}), 0o600))
+	testutil.Must(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 	return pool, certPath, keyPath
@@ -217,8 +220,8 @@ func TestServeTLSAuthAndEscaping(t *testing.T) {
 	pool, certFile, keyFile := selfSignedTLS(t, dir)
 	hash, _ := bcrypt.GenerateFromPassword([]byte("tls-pass-42"), bcrypt.MinCost)
 	webCfg := filepath.Join(dir, "web.yml")
-	os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: "+certFile+"\n  key_file: "+keyFile+"\nbasic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600)
-	p := startExporterNoHealth(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(), "--web.config.file="+webCfg,
+	testutil.Must(t, os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: "+certFile+"\n  key_file: "+keyFile+"\nbasic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600))
+	p := startExporterNoHealth(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(), "--web.config.file="+webCfg,
 		"--scan.pass-duration=1s", "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
@@ -271,7 +274,7 @@ func TestServeTLSAuthAndEscaping(t *testing.T) {
 			t.Errorf("the HTML report lacks the escaped form %q", esc)
 		}
 	}
-	if strings.Contains(p.logs.String(), "tls-pass-42") {
+	if strings.Contains(p.Out.String(), "tls-pass-42") {
 		t.Error("the password reached the log")
 	}
 }

@@ -48,6 +48,11 @@ func runServe(ctx context.Context, cfg *config, webFlags *web.FlagConfig, logger
 	return serveFleet(ctx, cfg, f, webFlags, logger, stderr, nil)
 }
 
+// readTimeout bounds reading one request, headers and body: the exporter
+// takes no large body, and a client that declares one and never sends it
+// is dropped.
+const readTimeout = 10 * time.Second
+
 // serveFleet starts the walks and the web server. started, when set, is
 // called once the server listens (demo).
 func serveFleet(ctx context.Context, cfg *config, f *fleet, webFlags *web.FlagConfig, logger *slog.Logger, stderr io.Writer, started func()) int {
@@ -60,7 +65,24 @@ func serveFleet(ctx context.Context, cfg *config, f *fleet, webFlags *web.FlagCo
 	)
 	mux := newMux(cfg, reg, f.runners, f.archive, logger)
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       readTimeout, // a declared body that never comes
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	lifecycle := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "sigil_integrity_lifecycle_enabled",
+		Help: "1 when --web.enable-lifecycle allows POST /-/pause, /-/resume and /-/run-now over HTTP, 0 when they answer 403.",
+	})
+	if cfg.enableLifecycle {
+		lifecycle.Set(1)
+		logger.Warn("--web.enable-lifecycle: POST /-/pause, /-/resume and /-/run-now are allowed to anyone who reaches the port (or passes the web config's basic auth)")
+	}
+	reg.MustRegister(lifecycle)
 	srvErr := make(chan error, 1)
 	go func() {
 		srvErr <- web.ListenAndServe(srv, webFlags, logger)
@@ -91,7 +113,7 @@ func serveFleet(ctx context.Context, cfg *config, f *fleet, webFlags *web.FlagCo
 	wg.Wait()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	srv.Shutdown(shutdownCtx)
+	_ = srv.Shutdown(shutdownCtx) // the listeners close either way; the exit code is the walk's
 	return code
 }
 

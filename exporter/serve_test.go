@@ -9,14 +9,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // committedDB copies the committed Node-written LevelDB and returns the
 // flags that verify it, with its manifest.
-func committedDB(t *testing.T) ([]string, manifest) {
+func committedDB(t *testing.T) ([]string, testutil.LevelDBManifest) {
 	t.Helper()
-	db := copyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db"))
-	m := readManifest(t, filepath.Join(repo, "testdata/leveldb/expected.json"))
+	db := testutil.CopyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db"))
+	m := testutil.ReadJSON[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 	args := []string{"--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix}
 	for _, k := range m.Keys {
 		args = append(args, "--verify.key-file="+filepath.Join(repo, k))
@@ -24,7 +26,7 @@ func committedDB(t *testing.T) ([]string, manifest) {
 	return args, m
 }
 
-func countByCheck(ws []want) map[string]int {
+func countByCheck(ws []testutil.Failure) map[string]int {
 	out := map[string]int{}
 	for _, w := range ws {
 		out[w.Check]++
@@ -94,7 +96,7 @@ func TestServeThrottled(t *testing.T) {
 		t.Errorf("pacing rate %v, want (0, 5]", r)
 	}
 	p.waitFor(5*time.Second, "a log line naming max-rate", func() bool {
-		return strings.Contains(p.logs.String(), "max-rate")
+		return strings.Contains(p.Out.String(), "max-rate")
 	})
 }
 
@@ -147,7 +149,7 @@ func TestServeResumeAfterKill(t *testing.T) {
 // promtoolCheckMetrics runs the real promtool over a scrape.
 func promtoolCheckMetrics(t *testing.T, body string) {
 	t.Helper()
-	promtool := needTool(t, "promtool")
+	promtool := testutil.Tool(t, "the Debian package prometheus", "promtool")
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = strings.NewReader(body)
 	out, err := cmd.CombinedOutput()

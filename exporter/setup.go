@@ -32,7 +32,7 @@ func buildVerifier(cfg *config, logger *slog.Logger) (*collector.Verifier, error
 	if err != nil {
 		return nil, err
 	}
-	keys, warnings, err := collector.LoadKeys(cfg.keyFiles)
+	keys, warnings, err := collector.LoadSigningKeys(cfg.keyFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func postgresDSN(cfg *config) (string, error) {
 	}
 	b, err := os.ReadFile(cfg.pgDSNFile)
 	if err != nil {
-		return "", fmt.Errorf("--store.postgres.dsn-file %q: %v", cfg.pgDSNFile, errors.Unwrap(err))
+		return "", fmt.Errorf("--store.postgres.dsn-file %q: %w", cfg.pgDSNFile, errors.Unwrap(err))
 	}
 	dsn := strings.TrimSpace(string(b))
 	if dsn == "" {

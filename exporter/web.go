@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -14,29 +15,33 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
 )
 
+// maxReportPages is how many /reports requests are served at once; more
+// get 503 and Retry-After, so that concurrent page loads cannot exhaust
+// memory (each is bounded by the report size bound: see README Reports).
+const maxReportPages = 4
+
 // newMux routes the exporter's HTTP endpoints. Authentication and TLS come
-// from the web config file and cover every route, the control endpoints
-// and reports included.
-func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, archive *report.Archive, logger *slog.Logger) *http.ServeMux {
+// from the web config file and cover every route (exporter-toolkit wraps
+// the whole handler), health and control included. Every response carries
+// the security headers; a path that is not a route is a 404.
+func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, archive *report.Archive, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(cfg.telemetryPath, promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
-		ErrorHandling:     promhttp.ContinueOnError,
-		EnableOpenMetrics: true,
-	})))
+	mux.Handle(telemetryPattern(cfg.telemetryPath), promhttp.InstrumentMetricHandler(reg, metricsHandler(reg, logger)))
 	if archive != nil {
 		h := &report.Handler{Archive: archive, Prefix: "/reports", HomePath: "/", MetricsPath: cfg.telemetryPath, Logger: logger,
 			Live: func() []*report.Report {
 				var out []*report.Report
 				for _, r := range runners {
 					if rep := r.CurrentReport(); rep != nil {
+						archive.Origin().Stamp(rep)
 						out = append(out, rep)
 					}
 				}
 				return out
 			}}
-		mux.Handle("/reports", h)
-		mux.Handle("/reports/", h)
+		limited := limitConcurrency(h, maxReportPages)
+		mux.Handle("/reports", limited)
+		mux.Handle("/reports/", limited)
 	}
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
@@ -44,28 +49,14 @@ func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, 
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Ready")
 	})
-	control := func(name string, act func(*collector.Runner)) {
-		mux.HandleFunc("POST /-/"+name, func(w http.ResponseWriter, r *http.Request) {
-			store := r.URL.Query().Get("store")
-			n := 0
-			for _, run := range runners {
-				if store == "" || store == run.Name() {
-					act(run)
-					n++
-				}
-			}
-			if n == 0 {
-				http.Error(w, fmt.Sprintf("no store %q", store), http.StatusNotFound)
-				return
-			}
-			logger.Info("control request", "action", name, "store", store, "remote", r.RemoteAddr)
-			fmt.Fprintf(w, "%s: %d store(s)\n", name, n)
-		})
-	}
-	control("pause", (*collector.Runner).Pause)
-	control("resume", (*collector.Runner).Resume)
-	control("run-now", (*collector.Runner).RunNow)
+	newControl(cfg.enableLifecycle, runners, logger).register(mux)
 
+	control := "<p>Control (POST, optional <code>?store=</code>): <code>/-/pause</code>, <code>/-/resume</code>, <code>/-/run-now</code>: "
+	if cfg.enableLifecycle {
+		control += "enabled (<code>--web.enable-lifecycle</code>).</p>"
+	} else {
+		control += "disabled; start with <code>--web.enable-lifecycle</code> to allow them.</p>"
+	}
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        appName,
 		Description: "Verifies every sigil record in the app's store, one paced pass a night.",
@@ -76,12 +67,78 @@ func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, 
 			{Address: "/reports/latest.json", Text: "Latest report (JSON)"},
 			{Address: "/-/healthy", Text: "Health"},
 		},
-		ExtraHTML: "<p>Control (POST, optional <code>?store=</code>): <code>/-/pause</code>, <code>/-/resume</code>, <code>/-/run-now</code>.</p>",
+		ExtraHTML: control,
 	})
 	if err != nil {
 		logger.Error("cannot build the landing page", "err", err)
 	} else {
 		mux.Handle("/{$}", landing)
 	}
-	return mux
+	return securityHeaders(mux)
+}
+
+// telemetryPattern is the ServeMux pattern of exactly the telemetry path
+// (validated by validateTelemetryPath): a path ending in / would otherwise
+// match every path below it.
+func telemetryPattern(p string) string {
+	if p[len(p)-1] == '/' {
+		return p + "{$}"
+	}
+	return p
+}
+
+// metricsHandler serves the registry. A client that goes away mid-scrape
+// makes every later write fail; promhttp logs each one, so each request
+// gets its own handler whose error log keeps only the first line.
+func metricsHandler(reg *prometheus.Registry, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		el := &firstErrorLog{logger: logger, remote: r.RemoteAddr}
+		promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			ErrorLog:          el,
+			ErrorHandling:     promhttp.ContinueOnError,
+			EnableOpenMetrics: true,
+		}).ServeHTTP(w, r)
+	})
+}
+
+// firstErrorLog is a promhttp.Logger that logs one line per request.
+type firstErrorLog struct {
+	logger *slog.Logger
+	remote string
+	once   sync.Once
+}
+
+func (f *firstErrorLog) Println(v ...any) {
+	f.once.Do(func() {
+		f.logger.Warn("error serving metrics (later errors of this request are not logged)", "remote", f.remote, "err", fmt.Sprint(v...))
+	})
+}
+
+// securityHeaders sets, on every response, headers that keep a page from
+// being framed, sniffed into another type, or running anything but its
+// own inline style (the landing page and /reports have no script).
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitConcurrency serves at most n requests at once; others get 503.
+func limitConcurrency(next http.Handler, n int) http.Handler {
+	sem := make(chan struct{}, n)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "too many report requests at once; try again", http.StatusServiceUnavailable)
+		}
+	})
 }

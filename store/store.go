@@ -1,6 +1,7 @@
 // Package store streams sigil records out of the app's backends. It knows
 // how to read a backend and nothing about checks: verification lives in
-// package collector.
+// package collector. No package under store/ may import collector/ or
+// exporter/ (depguard in .golangci.yml).
 //
 // Every backend is strictly read-only. No method of a Store may write to the
 // app's data, take a lock that blocks the app's writers for more than one

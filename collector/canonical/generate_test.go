@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestVectorsUpToDate reruns testdata/node/gen-vectors.js on the local Node
@@ -16,17 +18,8 @@ import (
 //
 // To regenerate: node testdata/node/gen-vectors.js > testdata/canonical/vectors.json
 func TestVectorsUpToDate(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("node is not installed: CI must check that testdata/canonical/vectors.json is up to date; install Node.js 20 or later")
-		}
-		t.Skip("node not installed; install Node.js to check the committed vectors")
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	node := testutil.Tool(t, "Node.js 20 or later: CI checks that testdata/canonical/vectors.json is up to date", "node")
+	root := testutil.Root(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out := filepath.Join(t.TempDir(), "vectors.json")

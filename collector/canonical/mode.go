@@ -18,6 +18,8 @@
 //
 // The vectors in testdata/canonical/vectors.json come from a real Node run of
 // testdata/node/gen-vectors.js; see that script for how to regenerate them.
+//
+// It imports only the standard library: no checks, no stores.
 package canonical
 
 import (

@@ -4,16 +4,20 @@
 // as the walk goes, capped by a hard rate limit, a duty cycle and an
 // optional daily window. docs/pacing.md describes the algorithm and its
 // measured accuracy.
+//
+// It owns pacing only: it knows no store, record or check and imports none
+// of collector/, store/ or exporter/.
 package pace
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // Config sets the pacing limits. The zero Config does not pace at all.
@@ -112,13 +116,13 @@ type Pacer struct {
 // New checks cfg and returns a Pacer. Call Start before the first Wait.
 func New(cfg Config) (*Pacer, error) {
 	if cfg.PassDuration < 0 {
-		return nil, fmt.Errorf("invalid --scan.pass-duration %s: must be positive, or 0 for no deadline", cfg.PassDuration)
+		return nil, fielderr.New("pace.Config.PassDuration", cfg.PassDuration, "must be positive, or 0 for no deadline")
 	}
 	if cfg.MaxRate < 0 || math.IsNaN(cfg.MaxRate) || math.IsInf(cfg.MaxRate, 0) {
-		return nil, fmt.Errorf("invalid --scan.max-rate %v: must be a number of records per second, or 0 for no limit", cfg.MaxRate)
+		return nil, fielderr.New("pace.Config.MaxRate", cfg.MaxRate, "must be a number of records per second, or 0 for no limit")
 	}
 	if cfg.Tranquility < 0 || math.IsNaN(cfg.Tranquility) || math.IsInf(cfg.Tranquility, 0) {
-		return nil, fmt.Errorf("invalid --scan.tranquility %v: must be 0 (off) or more, such as 1 to idle as long as the walk works", cfg.Tranquility)
+		return nil, fielderr.New("pace.Config.Tranquility", cfg.Tranquility, "must be 0 (off) or more, such as 1 to idle as long as the walk works")
 	}
 	p := &Pacer{cfg: cfg, now: cfg.Now, sleep: cfg.Sleep}
 	if p.now == nil {
@@ -155,12 +159,12 @@ func (p *Pacer) Deadline(start time.Time) time.Time {
 	if w == nil {
 		return start.Add(d)
 	}
-	open, close := w.Occurrence(start)
-	planned := min(d, close.Sub(open))
-	if start.After(open) && close.Sub(start) < planned/2 {
-		open, close = w.Occurrence(close)
+	open, shut := w.Occurrence(start)
+	planned := min(d, shut.Sub(open))
+	if start.After(open) && shut.Sub(start) < planned/2 {
+		open, shut = w.Occurrence(shut)
 	}
-	return earlier(close, later(start, open).Add(d))
+	return earlier(shut, later(start, open).Add(d))
 }
 
 // Start begins a pass, or resumes one: start and deadline come from the

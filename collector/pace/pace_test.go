@@ -85,11 +85,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{PassDuration: -time.Second}, "invalid --scan.pass-duration"},
-		{Config{MaxRate: -1}, "invalid --scan.max-rate"},
-		{Config{MaxRate: math.NaN()}, "invalid --scan.max-rate"},
-		{Config{MaxRate: math.Inf(1)}, "invalid --scan.max-rate"},
-		{Config{Tranquility: -0.5}, "invalid --scan.tranquility"},
+		{Config{PassDuration: -time.Second}, "invalid pace.Config.PassDuration"},
+		{Config{MaxRate: -1}, "invalid pace.Config.MaxRate"},
+		{Config{MaxRate: math.NaN()}, "invalid pace.Config.MaxRate"},
+		{Config{MaxRate: math.Inf(1)}, "invalid pace.Config.MaxRate"},
+		{Config{Tranquility: -0.5}, "invalid pace.Config.Tranquility"},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)

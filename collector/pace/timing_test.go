@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // realWalk walks total records in batches of batch on the real clock,
@@ -93,6 +95,7 @@ func timed(t *testing.T, target time.Duration, attempt func() (time.Duration, er
 
 // TestRealPassEndsOnTime: the accuracy target, on the real clock.
 func TestRealPassEndsOnTime(t *testing.T) {
+	testutil.Long(t, "the real clock on an unloaded machine (make test runs one package at a time)")
 	const pass, total = 3 * time.Second, 2000
 	tests := []struct {
 		name     string
@@ -127,6 +130,7 @@ func TestRealPassEndsOnTime(t *testing.T) {
 // TestRealThrottledPass: a max rate too low for the deadline shows in the
 // predicted end from the start, and the pass ends when that said.
 func TestRealThrottledPass(t *testing.T) {
+	testutil.Long(t, "the real clock on an unloaded machine (make test runs one package at a time)")
 	t.Parallel()
 	const total, maxRate = 300, 200.0 // 1.5 s at the cap, against a 1 s target
 	want := 1500 * time.Millisecond

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // Window is a daily time window such as 01:00-05:00 outside of which the
@@ -18,8 +20,8 @@ type Window struct {
 }
 
 // ParseWindow parses "HH:MM-HH:MM" in the process's local time zone (TZ),
-// or "HH:MM-HH:MM UTC" in UTC. The error names the --scan.window flag and
-// says what is wrong.
+// or "HH:MM-HH:MM UTC" in UTC. The error is a *fielderr.Error for the
+// field "pace.Window" that says what is wrong.
 func ParseWindow(s string) (*Window, error) {
 	body := strings.TrimSpace(s)
 	loc := time.Local
@@ -39,13 +41,13 @@ func ParseWindow(s string) (*Window, error) {
 		return nil, windowError(s, err.Error())
 	}
 	if from == to {
-		return nil, windowError(s, "start equals end; leave --scan.window unset to scan at any hour")
+		return nil, windowError(s, "start equals end; leave the window unset to scan at any hour")
 	}
 	return &Window{from: from, to: to, loc: loc, text: strings.TrimSpace(s)}, nil
 }
 
 func windowError(s, msg string) error {
-	return fmt.Errorf("invalid --scan.window %q: %s", s, msg)
+	return fielderr.New("pace.Window", s, "%s", msg)
 }
 
 // parseClock parses "HH:MM" into minutes after midnight.
@@ -85,7 +87,7 @@ func (w *Window) Contains(t time.Time) bool {
 // Occurrence returns the opening and closing instants of the window's
 // occurrence that contains t, or of the next one to open when t is outside
 // the window.
-func (w *Window) Occurrence(t time.Time) (open, close time.Time) {
+func (w *Window) Occurrence(t time.Time) (open, shut time.Time) {
 	y, m, d := t.In(w.loc).Date()
 	for k := -1; k <= 2; k++ {
 		open = time.Date(y, m, d+k, w.from/60, w.from%60, 0, 0, w.loc)
@@ -93,12 +95,12 @@ func (w *Window) Occurrence(t time.Time) (open, close time.Time) {
 		if w.to <= w.from {
 			endDay++
 		}
-		close = time.Date(y, m, endDay, w.to/60, w.to%60, 0, 0, w.loc)
-		if close.After(t) {
-			return open, close
+		shut = time.Date(y, m, endDay, w.to/60, w.to%60, 0, 0, w.loc)
+		if shut.After(t) {
+			return open, shut
 		}
 	}
-	return open, close // unreachable: the occurrence two days on closes after t
+	return open, shut // unreachable: the occurrence two days on closes after t
 }
 
 // maxOccurrences bounds the walks over window occurrences below (about
@@ -116,12 +118,12 @@ func (w *Window) activeBetween(a, b time.Time) time.Duration {
 	var sum time.Duration
 	t := a
 	for i := 0; i < maxOccurrences && t.Before(b); i++ {
-		open, close := w.Occurrence(t)
+		open, shut := w.Occurrence(t)
 		if !open.Before(b) {
 			break
 		}
-		sum += earlier(close, b).Sub(later(t, open))
-		t = close
+		sum += earlier(shut, b).Sub(later(t, open))
+		t = shut
 	}
 	return sum
 }
@@ -134,17 +136,17 @@ func (w *Window) addActive(a time.Time, d time.Duration) time.Time {
 	}
 	t := a
 	for i := 0; i < maxOccurrences; i++ {
-		open, close := w.Occurrence(t)
+		open, shut := w.Occurrence(t)
 		s := later(t, open)
-		if avail := close.Sub(s); d <= avail {
+		if avail := shut.Sub(s); d <= avail {
 			return s.Add(d)
 		}
-		d -= close.Sub(s)
-		t = close
+		d -= shut.Sub(s)
+		t = shut
 	}
 	// Years away: extrapolate at the window's share of a day.
-	open, close := w.Occurrence(t)
-	share := float64(close.Sub(open)) / float64(24*time.Hour)
+	open, shut := w.Occurrence(t)
+	share := float64(shut.Sub(open)) / float64(24*time.Hour)
 	return t.Add(time.Duration(float64(d) / share))
 }
 

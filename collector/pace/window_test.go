@@ -17,15 +17,15 @@ func TestParseWindow(t *testing.T) {
 		{in: "00:00-23:59", from: 0, to: 23*60 + 59},
 		{in: " 01:30-05:45 UTC ", from: 90, to: 345, utc: true},
 		{in: "23:00-01:00UTC", from: 23 * 60, to: 60, utc: true},
-		{in: "25:00-03:00", err: `invalid --scan.window "25:00-03:00": hour must be 00-23`},
-		{in: "01:00-24:00", err: `invalid --scan.window "01:00-24:00": hour must be 00-23`},
-		{in: "01:60-03:00", err: `invalid --scan.window "01:60-03:00": minute must be 00-59`},
-		{in: "1:00-05:00", err: `invalid --scan.window "1:00-05:00": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
-		{in: "01:00", err: `invalid --scan.window "01:00": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
-		{in: "", err: `invalid --scan.window "": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
-		{in: "+1:00-05:00", err: `invalid --scan.window "+1:00-05:00": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
-		{in: "01:00-05:00 CET", err: `invalid --scan.window "01:00-05:00 CET": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
-		{in: "03:00-03:00", err: `invalid --scan.window "03:00-03:00": start equals end; leave --scan.window unset to scan at any hour`},
+		{in: "25:00-03:00", err: `invalid pace.Window "25:00-03:00": hour must be 00-23`},
+		{in: "01:00-24:00", err: `invalid pace.Window "01:00-24:00": hour must be 00-23`},
+		{in: "01:60-03:00", err: `invalid pace.Window "01:60-03:00": minute must be 00-59`},
+		{in: "1:00-05:00", err: `invalid pace.Window "1:00-05:00": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
+		{in: "01:00", err: `invalid pace.Window "01:00": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
+		{in: "", err: `invalid pace.Window "": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
+		{in: "+1:00-05:00", err: `invalid pace.Window "+1:00-05:00": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
+		{in: "01:00-05:00 CET", err: `invalid pace.Window "01:00-05:00 CET": want HH:MM-HH:MM such as 01:00-05:00, optionally followed by UTC`},
+		{in: "03:00-03:00", err: `invalid pace.Window "03:00-03:00": start equals end; leave the window unset to scan at any hour`},
 	}
 	for _, tt := range tests {
 		w, err := ParseWindow(tt.in)
@@ -82,9 +82,9 @@ func TestWindowOccurrence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		w := mustWindow(t, tt.window)
-		open, close := w.Occurrence(tt.t)
-		if !open.Equal(tt.open) || !close.Equal(tt.close) {
-			t.Errorf("%s.Occurrence(%s) = %s, %s; want %s, %s", tt.window, tt.t, open, close, tt.open, tt.close)
+		open, shut := w.Occurrence(tt.t)
+		if !open.Equal(tt.open) || !shut.Equal(tt.close) {
+			t.Errorf("%s.Occurrence(%s) = %s, %s; want %s, %s", tt.window, tt.t, open, shut, tt.open, tt.close)
 		}
 		if got := w.Contains(tt.t); got != tt.contains {
 			t.Errorf("%s.Contains(%s) = %v, want %v", tt.window, tt.t, got, tt.contains)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/internal/atomicfile"
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // DefaultRetain is the default number of reports kept per store
@@ -109,27 +111,57 @@ type Archive struct {
 	dir    string
 	retain int
 	logger *slog.Logger
+	origin Origin
 	mu     sync.Mutex // serialises Write: name choice, write, prune
 }
+
+// Origin says where the reports come from: the fields every report of one
+// exporter process shares. The archive stamps them on each report it
+// writes (SetOrigin).
+type Origin struct {
+	Host      string // the host the exporter runs on
+	Version   string // the exporter's version
+	Canonical string // the canonical form of data (js, raw, jcs)
+}
+
+// Stamp fills r's Host, Version and Canonical where they are empty.
+func (o Origin) Stamp(r *Report) {
+	if r.Host == "" {
+		r.Host = o.Host
+	}
+	if r.Version == "" {
+		r.Version = o.Version
+	}
+	if r.Canonical == "" {
+		r.Canonical = o.Canonical
+	}
+}
+
+// SetOrigin sets what Write stamps on every report; call it before the
+// first Write.
+func (a *Archive) SetOrigin(o Origin) { a.origin = o }
+
+// Origin is what SetOrigin set.
+func (a *Archive) Origin() Origin { return a.origin }
 
 // NewArchive opens dir as a report archive keeping the newest retain reports
 // per store, creating dir (mode 0750) when missing.
 func NewArchive(dir string, retain int, logger *slog.Logger) (*Archive, error) {
 	if retain < 1 {
-		return nil, fmt.Errorf("--report.retain must be at least 1, got %d", retain)
+		return nil, fielderr.New("report.Archive.Retain", retain, "must be at least 1")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return nil, fmt.Errorf("create report directory %q: %w; set --report.dir to a writable directory", dir, err)
+		return nil, fielderr.Wrap(err, "report.Archive.Dir", dir, "cannot create the report directory; name a writable directory")
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("report directory %q: %w; set --report.dir to a writable directory", dir, err)
+		return nil, fielderr.Wrap(err, "report.Archive.Dir", dir, "name a writable directory")
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("report directory %q is not a directory; set --report.dir to a directory", dir)
+		return nil, fielderr.New("report.Archive.Dir", dir, "not a directory; name a directory")
 	}
 	return &Archive{dir: dir, retain: retain, logger: logger}, nil
 }
@@ -137,7 +169,7 @@ func NewArchive(dir string, retain int, logger *slog.Logger) (*Archive, error) {
 // Dir is the archive's directory.
 func (a *Archive) Dir() string { return a.dir }
 
-// Write archives r atomically as
+// Write archives r, stamped with the Origin, atomically as
 // integrity-report-<store>-<finished_at UTC>.json (a -2, -3 ... suffix when
 // that name is taken), pretty JSON with a trailing newline, mode 0640, then
 // prunes the store's reports beyond the retention. It returns the file's
@@ -147,11 +179,16 @@ func (a *Archive) Write(r *Report) (string, error) {
 	if !storePattern.MatchString(r.Store) {
 		return "", fmt.Errorf("write report: store name %q cannot be part of a file name (letters, digits, _ and inner - only)", r.Store)
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
+	stamped := *r
+	a.origin.Stamp(&stamped)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // no HTML escaping: see marshalNoHTMLEscape
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(&stamped); err != nil {
 		return "", fmt.Errorf("encode report for store %q: %w", r.Store, err)
 	}
-	data = append(data, '\n')
+	data := buf.Bytes() // ends with a newline
 	t := r.FinishedAt
 	if t.IsZero() {
 		t = time.Now()
@@ -169,7 +206,7 @@ func (a *Archive) Write(r *Report) (string, error) {
 		}
 	}
 	if err := atomicfile.Write(path, data, fileMode); err != nil {
-		return "", fmt.Errorf("write report: %w; check free space and permissions of --report.dir", err)
+		return "", fmt.Errorf("write report: %w; check free space and permissions of the report directory %q", err, a.dir)
 	}
 	a.prune(r.Store, filepath.Base(path))
 	return path, nil

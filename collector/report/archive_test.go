@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 func newTestArchive(t *testing.T, retain int) (*Archive, string) {
@@ -74,8 +76,9 @@ func TestNewArchive(t *testing.T) {
 	}
 	for _, d := range []string{file, filepath.Join(file, "below")} {
 		_, err := NewArchive(d, 3, nil)
-		if err == nil || !strings.Contains(err.Error(), d) || !strings.Contains(err.Error(), "--report.dir") || strings.Contains(err.Error(), "\n") {
-			t.Errorf("NewArchive(%q) error = %v, want one line naming the path and --report.dir", d, err)
+		var fe *fielderr.Error
+		if err == nil || !strings.Contains(err.Error(), d) || !errors.As(err, &fe) || fe.Field != "report.Archive.Dir" || strings.Contains(err.Error(), "\n") {
+			t.Errorf("NewArchive(%q) error = %v, want one line naming the path, a *fielderr.Error for report.Archive.Dir", d, err)
 		}
 	}
 	if _, err := NewArchive(t.TempDir(), 0, nil); err == nil {
@@ -271,13 +274,13 @@ func TestWriteFailureKeepsOldReports(t *testing.T) {
 	if err := os.Chmod(dir, 0o500); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Chmod(dir, 0o750) })
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o750) })
 	_, err := a.Write(testReport("leveldb", t0.Add(time.Hour), 5))
 	if err == nil {
 		t.Fatal("writing into a read-only directory succeeded, want an error")
 	}
-	if msg := err.Error(); !strings.Contains(msg, "--report.dir") || strings.Contains(msg, "\n") {
-		t.Errorf("error %q should be one line and point at --report.dir", msg)
+	if msg := err.Error(); !strings.Contains(msg, dir) || strings.Contains(msg, "\n") {
+		t.Errorf("error %q should be one line and name the report directory", msg)
 	}
 	if diff := cmp.Diff(before, dirNames(t, dir)); diff != "" {
 		t.Errorf("directory changed by failed writes (-want +got):\n%s", diff)
@@ -336,5 +339,31 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := dst.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestArchiveStampsOrigin: Write stamps the archive's Origin on the file,
+// keeps what a report already says, and leaves the caller's report as it
+// was.
+func TestArchiveStampsOrigin(t *testing.T) {
+	a, err := NewArchive(t.TempDir(), 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetOrigin(Origin{Host: "db-host-1", Version: "1.2.3", Canonical: "js"})
+	r := &Report{Store: "leveldb", FinishedAt: time.Now(), Canonical: "raw"}
+	path, err := a.Write(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.read(filepath.Base(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Host != "db-host-1" || got.Version != "1.2.3" || got.Canonical != "raw" {
+		t.Errorf("written report: host %q version %q canonical %q; want db-host-1, 1.2.3, raw", got.Host, got.Version, got.Canonical)
+	}
+	if r.Host != "" || r.Version != "" {
+		t.Errorf("Write changed the caller's report: %+v", r)
 	}
 }

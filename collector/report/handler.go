@@ -6,7 +6,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 )
+
+// maxNameBytes is the longest file name served; longer is a 404 (file
+// systems allow 255 bytes).
+const maxNameBytes = 255
 
 // Handler serves an Archive over HTTP, GET and HEAD only:
 //
@@ -87,6 +92,10 @@ func (h *Handler) serveLatest(w http.ResponseWriter, r *http.Request) {
 // serveFile serves one archived report by exact name. The request path must
 // be the name itself, unencoded: any escape (%2F, %2e ...) is a 404.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string) {
+	if len(name) > maxNameBytes {
+		http.NotFound(w, r) // before the pattern: no work, no log line, for a huge name
+		return
+	}
 	if _, ok := parseName(name); !ok || (r.URL.RawPath != "" && r.URL.RawPath != r.URL.Path) {
 		http.NotFound(w, r)
 		return
@@ -97,7 +106,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, name string)
 // sendFile writes an archived report as JSON. name must be a parsed name.
 func (h *Handler) sendFile(w http.ResponseWriter, r *http.Request, name string) {
 	f, err := os.OpenInRoot(h.Archive.dir, name)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENAMETOOLONG) {
 		http.NotFound(w, r)
 		return
 	}

@@ -1,17 +1,20 @@
 // Package report holds the outcome of one verification pass over one store:
-// the Report type (SPEC section 6), an Archive that writes reports
+// the Report type (README "Reports"), an Archive that writes reports
 // atomically into a directory and prunes old ones, and the HTTP views of
 // that archive.
 //
 // It does not count: a pass is accounted by collector.Pass, which renders
 // a Report. It knows nothing about stores or checks: check names arrive as
-// the Failure.Reason strings the collector gives it.
+// the Failure.Reason strings the collector gives it. It must not import
+// collector/ (which imports it), store/ or exporter/.
 package report
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // DefaultMaxFailures is the default cap on listed failures
@@ -23,7 +26,7 @@ const DefaultMaxFailures = 1000
 // memory.
 func ValidateMaxFailures(n int) error {
 	if n < 1 {
-		return fmt.Errorf("--report.max-failures must be at least 1, got %d: the counts stay exact, only the list is capped", n)
+		return fielderr.New("report.MaxFailures", n, "must be at least 1: the counts stay exact, only the list is capped")
 	}
 	return nil
 }
@@ -33,12 +36,28 @@ type Failure struct {
 	// ID is the record's id, or the best name for it when the record could
 	// not be decoded (its key).
 	ID string `json:"id"`
-	// Reason is the name of the first check that failed (SPEC section 3).
+	// Reason is the name of the first check that failed (README "What is
+	// checked").
 	Reason string `json:"reason"`
 	// Key is the record's full key in the store (LevelDB: prefix included).
 	Key string `json:"key"`
 	// Detail says what was wrong, for a person. Never key material.
 	Detail string `json:"detail,omitempty"`
+	// KeySHA256 is the hex SHA-256 of the full key when Key was truncated
+	// (see MaxKeyBytes), so the record can still be found and re-checked.
+	KeySHA256 string `json:"key_sha256,omitempty"`
+	// FirstSeen is when a pass first found this record failing; a failure
+	// stays listed, pass after pass, until the record is read again and
+	// verifies (see Fixed).
+	FirstSeen time.Time `json:"first_seen,omitzero"`
+}
+
+// FixedFailure is a failure that a later read found restored: the
+// re-check, or a pass that read the record and verified it.
+type FixedFailure struct {
+	Failure
+	// FixedAt is when the record was found restored.
+	FixedAt time.Time `json:"fixed_at"`
 }
 
 // Report is the outcome of one pass over one store. Its JSON form is the
@@ -78,6 +97,9 @@ type Report struct {
 	Host string `json:"host,omitempty"`
 	// Version is the exporter's version.
 	Version string `json:"exporter_version,omitempty"`
+	// Fixed lists the store's most recently fixed failures (at most
+	// MaxFixed, newest first) as of this report.
+	Fixed []FixedFailure `json:"fixed,omitempty"`
 }
 
 // Status names a report's outcome as the HTML page shows it:
@@ -108,5 +130,18 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}
 	p.StartedAt = p.StartedAt.UTC()
 	p.FinishedAt = p.FinishedAt.UTC()
-	return json.Marshal(p)
+	return marshalNoHTMLEscape(p)
+}
+
+// marshalNoHTMLEscape encodes v without escaping <, > and & as \u003c
+// etc.: a report is a JSON file, never inlined in HTML, and the escaping
+// would make an id of '<' characters six times its size.
+func marshalNoHTMLEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

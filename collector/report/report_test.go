@@ -16,8 +16,9 @@ import (
 // Regenerate the golden files with: go test ./collector/report -update
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// specExample is the report example of SPEC section 6, verbatim.
-const specExample = `{"checked": 2019, "ok": 2006, "failed": 13,
+// ticketExample is the report format of the user's ticket, verbatim; the
+// README's "Reports" shows the superset the exporter writes.
+const ticketExample = `{"checked": 2019, "ok": 2006, "failed": 13,
  "failures": [{"id": "bad-sig-1", "reason": "signature", "key": "!sigils!bad-sig-1", "detail": "..."}],
  "store": "leveldb", "started_at": "...", "finished_at": "...", "complete": true,
  "failures_by_check": {"signature": 2}, "failures_truncated": 0}`
@@ -73,12 +74,12 @@ func TestReportJSONGolden(t *testing.T) {
 	}
 }
 
-// TestReportHasSpecFields checks that the report is a superset of the SPEC
-// example: every field name there, at the top level and in a failure, with
+// TestReportHasTicketFields checks that the report is a superset of the
+// ticket's example: every field name there, at the top level and in a failure, with
 // the same JSON type.
-func TestReportHasSpecFields(t *testing.T) {
+func TestReportHasTicketFields(t *testing.T) {
 	var spec map[string]any
-	if err := json.Unmarshal([]byte(specExample), &spec); err != nil {
+	if err := json.Unmarshal([]byte(ticketExample), &spec); err != nil {
 		t.Fatal(err)
 	}
 	data, err := json.Marshal(goldenReport())
@@ -113,11 +114,11 @@ func sameShape(t *testing.T, path string, want, got map[string]any) {
 	for _, k := range keys {
 		g, ok := got[k]
 		if !ok {
-			t.Errorf("report JSON lacks the SPEC field %s%s", path, k)
+			t.Errorf("report JSON lacks the ticket's field %s%s", path, k)
 			continue
 		}
 		if wt, gt := jsonType(want[k]), jsonType(g); wt != gt {
-			t.Errorf("field %s%s is a JSON %s, SPEC has a %s", path, k, gt, wt)
+			t.Errorf("field %s%s is a JSON %s, the ticket has a %s", path, k, gt, wt)
 		}
 	}
 }

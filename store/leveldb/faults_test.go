@@ -15,6 +15,7 @@ import (
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -26,26 +27,6 @@ func tableFiles(t testing.TB, dir string) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// flip inverts n bytes of file at off.
-func flip(t testing.TB, file string, off int64, n int) {
-	t.Helper()
-	f, err := os.OpenFile(file, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	for i := range b {
-		b[i] ^= 0xff
-	}
-	if _, err := f.WriteAt(b, off); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // checkDamage verifies a scan of a damaged copy against a scan of the
@@ -108,15 +89,15 @@ func checkDamage(t *testing.T, pristine, damaged []scanned, wantErrs int, wantIn
 }
 
 func TestCorruptedBlock(t *testing.T) {
-	pristine := scanAll(t, mustOpen(t, copyDB(t, committedDB), Options{Prefix: []byte("!sigils!")}), nil)
+	pristine := scanAll(t, mustOpen(t, testutil.CopyDir(t, committedDB), Options{Prefix: []byte("!sigils!")}), nil)
 	for _, chunk := range []int{1, 10, 1024} {
-		dir := copyDB(t, committedDB)
+		dir := testutil.CopyDir(t, committedDB)
 		tables := tableFiles(t, dir)
 		fi, err := os.Stat(tables[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		flip(t, tables[0], fi.Size()/2, 8) // the middle of the file is inside a data block
+		testutil.FlipBytes(t, tables[0], fi.Size()/2, 8) // the middle of the file is inside a data block
 		s := mustOpen(t, dir, Options{Prefix: []byte("!sigils!"), ChunkSize: chunk})
 		damaged := scanAll(t, s, nil)
 		ces := checkDamage(t, pristine, damaged, 1, filepath.Base(tables[0])+" at offset ")
@@ -149,15 +130,15 @@ func TestCorruptedBlock(t *testing.T) {
 }
 
 func TestTwoCorruptedBlocks(t *testing.T) {
-	pristine := scanAll(t, mustOpen(t, copyDB(t, committedDB), Options{Prefix: []byte("!sigils!")}), nil)
-	dir := copyDB(t, committedDB)
+	pristine := scanAll(t, mustOpen(t, testutil.CopyDir(t, committedDB), Options{Prefix: []byte("!sigils!")}), nil)
+	dir := testutil.CopyDir(t, committedDB)
 	table := tableFiles(t, dir)[0]
 	fi, err := os.Stat(table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	flip(t, table, fi.Size()/4, 4)
-	flip(t, table, fi.Size()*3/4, 4)
+	testutil.FlipBytes(t, table, fi.Size()/4, 4)
+	testutil.FlipBytes(t, table, fi.Size()*3/4, 4)
 	damaged := scanAll(t, mustOpen(t, dir, Options{Prefix: []byte("!sigils!"), ChunkSize: 16}), nil)
 	checkDamage(t, pristine, damaged, 2, "corrupted data-block")
 }
@@ -170,7 +151,7 @@ func manyTables(t testing.TB, n int) string {
 func TestMissingTableFile(t *testing.T) {
 	src := manyTables(t, 3000)
 	pristine := scanAll(t, mustOpen(t, src, Options{Prefix: []byte("!sigils!")}), nil)
-	dir := copyDB(t, src)
+	dir := testutil.CopyDir(t, src)
 	tables := tableFiles(t, dir)
 	if len(tables) < 5 {
 		t.Fatalf("only %d tables", len(tables))
@@ -210,20 +191,7 @@ func TestTruncatedJournal(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	var journal string
-	var size int64
-	for _, l := range logs {
-		if fi, err := os.Stat(l); err == nil && fi.Size() > size {
-			journal, size = l, fi.Size()
-		}
-	}
-	if size == 0 {
-		t.Fatal("no journal with data")
-	}
-	if err := os.Truncate(journal, size/2+3); err != nil {
-		t.Fatal(err)
-	}
+	testutil.TearJournal(t, dir)
 	s, err := Open(dir, Options{Prefix: []byte("!sigils!")})
 	if err != nil {
 		t.Fatalf("open with a truncated journal: %v", err)
@@ -287,7 +255,7 @@ func TestTableVanishesBetweenChunks(t *testing.T) {
 // half deleted.
 func appCompacts(t testing.TB, dir string) string {
 	t.Helper()
-	out := copyDB(t, dir)
+	out := testutil.CopyDir(t, dir)
 	o := &opt.Options{CompactionTableSize: 64 << 10, Compression: opt.NoCompression}
 	for round := 0; round < 5; round++ {
 		db, err := leveldb.OpenFile(out, o) // opening also deletes obsolete files

@@ -3,103 +3,23 @@ package leveldb
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
 const committedDB = "../../testdata/leveldb/sigils-db"
 
-// manifest is testdata/leveldb/expected.json, written by make-leveldb.js.
-type manifest struct {
-	Prefix         string `json:"prefix"`
-	TotalRecords   int    `json:"total_records"`
-	Failures       []struct{ Key, ID, Check string }
-	SchemaFailures []struct{ Key, ID, Check string } `json:"schema_failures"`
-	EdgeCases      []string                          `json:"edge_cases"`
-	OutsidePrefix  int                               `json:"outside_prefix"`
-}
-
-func readManifest(t testing.TB, path string) manifest {
+// committedManifest is testdata/leveldb/expected.json, the manifest of
+// committedDB.
+func committedManifest(t testing.TB) testutil.LevelDBManifest {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return m
-}
-
-// copyDB copies a database directory into a fresh temp dir.
-func copyDB(t testing.TB, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		in, err := os.Open(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := os.Create(filepath.Join(dst, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			t.Fatal(err)
-		}
-		in.Close()
-		if err := out.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
-
-// fileState is what must not change in a database directory.
-type fileState struct {
-	Size    int64
-	Mode    os.FileMode
-	ModTime time.Time
-	SHA256  string
-}
-
-func snapshotDir(t testing.TB, dir string) map[string]fileState {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]fileState{}
-	for _, e := range ents {
-		fi, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(b)
-		m[e.Name()] = fileState{Size: fi.Size(), Mode: fi.Mode(), ModTime: fi.ModTime(), SHA256: hex.EncodeToString(sum[:])}
-	}
-	return m
+	return testutil.ReadJSON[testutil.LevelDBManifest](t, testutil.Path(t, "testdata", "leveldb", "expected.json"))
 }
 
 // scanned is a Record with its bytes copied.

@@ -3,6 +3,7 @@ package leveldb
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"log/slog"
 
@@ -33,7 +34,7 @@ func renumberJournal(r io.Reader, next *uint64, log *slog.Logger, name string) [
 	for {
 		rec, err := jr.Next()
 		if err != nil {
-			if err != io.EOF {
+			if !errors.Is(err, io.EOF) {
 				log.Warn("journal: stopped at damage; records after it are not seen", "file", name, "err", err)
 			}
 			break

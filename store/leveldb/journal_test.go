@@ -3,6 +3,7 @@ package leveldb
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -25,7 +26,9 @@ func TestRenumberJournal(t *testing.T) {
 	w := journal.NewWriter(&src)
 	for _, b := range in {
 		jw, _ := w.Next()
-		jw.Write(b)
+		if _, err := jw.Write(b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w.Close()
 
@@ -46,7 +49,7 @@ func TestRenumberJournal(t *testing.T) {
 			t.Errorf("batch %d: contents changed", i)
 		}
 	}
-	if _, err := r.Next(); err != io.EOF {
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("extra batch: %v", err)
 	}
 	if next != journalSeqBase+6 {

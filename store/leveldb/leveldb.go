@@ -8,6 +8,9 @@
 // table file the old view still named. Damaged table blocks become
 // store.Record values with Err set (a *CorruptionError) and the walk goes on
 // past them.
+//
+// It owns everything goleveldb: no other package but tests imports
+// goleveldb. It must not import collector/ or exporter/.
 package leveldb
 
 import (

@@ -14,15 +14,16 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
 func utilRange() util.Range { return util.Range{} }
 
 func TestScanCommittedNodeDB(t *testing.T) {
-	m := readManifest(t, "../../testdata/leveldb/expected.json")
+	m := committedManifest(t)
 	for _, chunk := range []int{1, 7, 1024} {
-		s := mustOpen(t, copyDB(t, committedDB), Options{Prefix: []byte(m.Prefix), ChunkSize: chunk})
+		s := mustOpen(t, testutil.CopyDir(t, committedDB), Options{Prefix: []byte(m.Prefix), ChunkSize: chunk})
 		recs := scanAll(t, s, nil)
 		if len(recs) != m.TotalRecords {
 			t.Fatalf("chunk %d: scanned %d records, manifest says %d", chunk, len(recs), m.TotalRecords)
@@ -51,8 +52,8 @@ func TestScanCommittedNodeDB(t *testing.T) {
 }
 
 func TestScanWholeDBAndCursor(t *testing.T) {
-	m := readManifest(t, "../../testdata/leveldb/expected.json")
-	s := mustOpen(t, copyDB(t, committedDB), Options{ChunkSize: 5})
+	m := committedManifest(t)
+	s := mustOpen(t, testutil.CopyDir(t, committedDB), Options{ChunkSize: 5})
 	all := scanAll(t, s, nil)
 	if want := m.TotalRecords + m.OutsidePrefix; len(all) != want {
 		t.Fatalf("empty prefix: scanned %d keys, want %d (records + keys outside the prefix)", len(all), want)
@@ -80,7 +81,7 @@ func keysOf(rs []scanned) []string {
 }
 
 func TestGet(t *testing.T) {
-	s := mustOpen(t, copyDB(t, committedDB), Options{Prefix: []byte("!sigils!")})
+	s := mustOpen(t, testutil.CopyDir(t, committedDB), Options{Prefix: []byte("!sigils!")})
 	recs := scanAll(t, s, nil)
 	for _, r := range []scanned{recs[0], recs[len(recs)/2], recs[len(recs)-1]} {
 		v, found, err := s.Get(context.Background(), r.Key)
@@ -121,7 +122,7 @@ func TestOpenNotALevelDB(t *testing.T) {
 }
 
 func TestOpenCorruptManifest(t *testing.T) {
-	dir := copyDB(t, committedDB)
+	dir := testutil.CopyDir(t, committedDB)
 	cur, err := os.ReadFile(filepath.Join(dir, "CURRENT"))
 	if err != nil {
 		t.Fatal(err)
@@ -145,13 +146,13 @@ func TestFilesByteIdenticalAfterPass(t *testing.T) {
 		{"without LOCK and LOG", []string{"LOCK", "LOG", "LOG.old"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := copyDB(t, committedDB)
+			dir := testutil.CopyDir(t, committedDB)
 			for _, f := range tc.remove {
 				if err := os.Remove(filepath.Join(dir, f)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			before := snapshotDir(t, dir)
+			before := testutil.Digest(t, dir)
 			s, err := Open(dir, Options{Prefix: []byte("!sigils!"), ChunkSize: 10})
 			if err != nil {
 				t.Fatal(err)
@@ -173,7 +174,7 @@ func TestFilesByteIdenticalAfterPass(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(before, snapshotDir(t, dir)); diff != "" {
+			if diff := cmp.Diff(before, testutil.Digest(t, dir)); diff != "" {
 				t.Fatalf("database directory changed by a read-only pass (-before +after):\n%s", diff)
 			}
 		})
@@ -183,7 +184,7 @@ func TestFilesByteIdenticalAfterPass(t *testing.T) {
 // TestGoleveldbReadOnlyCreatesLock documents why roStorage exists: goleveldb's
 // own read-only file storage creates LOCK when it is absent.
 func TestGoleveldbReadOnlyCreatesLock(t *testing.T) {
-	dir := copyDB(t, committedDB)
+	dir := testutil.CopyDir(t, committedDB)
 	if err := os.Remove(filepath.Join(dir, "LOCK")); err != nil {
 		t.Fatal(err)
 	}
@@ -198,8 +199,8 @@ func TestGoleveldbReadOnlyCreatesLock(t *testing.T) {
 }
 
 func TestEstimateCount(t *testing.T) {
-	m := readManifest(t, "../../testdata/leveldb/expected.json")
-	s := mustOpen(t, copyDB(t, committedDB), Options{Prefix: []byte(m.Prefix)})
+	m := committedManifest(t)
+	s := mustOpen(t, testutil.CopyDir(t, committedDB), Options{Prefix: []byte(m.Prefix)})
 	n, err := s.EstimateCount(context.Background())
 	if err != nil || n != int64(m.TotalRecords) {
 		t.Fatalf("EstimateCount on %d records = %d, %v; want exact", m.TotalRecords, n, err)
@@ -220,7 +221,7 @@ func TestEstimateCount(t *testing.T) {
 }
 
 func TestCallbackErrorStopsScan(t *testing.T) {
-	s := mustOpen(t, copyDB(t, committedDB), Options{Prefix: []byte("!sigils!"), ChunkSize: 3})
+	s := mustOpen(t, testutil.CopyDir(t, committedDB), Options{Prefix: []byte("!sigils!"), ChunkSize: 3})
 	stop := errors.New("stop")
 	n := 0
 	err := s.Scan(context.Background(), nil, func(store.Record) error {
@@ -230,7 +231,7 @@ func TestCallbackErrorStopsScan(t *testing.T) {
 		}
 		return nil
 	})
-	if err != stop || n != 5 {
+	if !errors.Is(err, stop) || n != 5 {
 		t.Fatalf("Scan returned %v after %d records; want the callback's error after 5", err, n)
 	}
 }

@@ -2,41 +2,15 @@ package leveldb
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-)
 
-// needNode returns the node binary, failing under CI=true when node or the
-// testdata/node modules (npm ci) are missing, skipping otherwise.
-func needNode(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat("../../testdata/node/node_modules/classic-level")
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("node and testdata/node/node_modules are required under CI (run npm ci in testdata/node): %v", err)
-		}
-		t.Skipf("node or testdata/node/node_modules missing: %v", err)
-	}
-	return node
-}
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
+)
 
 // TestNodeGeneratedDB reruns make-leveldb.js and checks the scan sees exactly
 // the records the manifest promises under the prefix, and none outside it.
 func TestNodeGeneratedDB(t *testing.T) {
-	node := needNode(t)
-	tmp := t.TempDir()
-	dir := filepath.Join(tmp, "db")
-	man := filepath.Join(tmp, "expected.json")
-	cmd := exec.Command(node, "../../testdata/node/make-leveldb.js", dir, "--count", "1500", "--manifest", man)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make-leveldb.js: %v\n%s", err, out)
-	}
-	m := readManifest(t, man)
+	dir, m := testutil.NodeLevelDB(t, 1500)
 	s := mustOpen(t, dir, Options{Prefix: []byte(m.Prefix), ChunkSize: 256})
 	recs := scanAll(t, s, nil)
 	if len(recs) != m.TotalRecords || m.TotalRecords < 1500 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -94,10 +95,7 @@ func (e *env) testRestartMidScan(t *testing.T) {
 	}
 }
 
-func checkKeys(t *testing.T, got []string, want []struct {
-	Key   string
-	Value *string
-}) {
+func checkKeys(t *testing.T, got []string, want []testutil.PostgresRow) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%d keys after resuming, want %d exactly", len(got), len(want))

@@ -117,7 +117,7 @@ func (e *env) testOpenErrors(t *testing.T) {
 				t.Errorf("error is not one line: %q", msg)
 			}
 			for _, sentinel := range []error{store.ErrNotFound, store.ErrUnavailable} {
-				if got, want := errors.Is(err, sentinel), sentinel == tt.is; got != want {
+				if got, want := errors.Is(err, sentinel), sentinel == tt.is; got != want { //nolint:errorlint // two sentinels compared, not an error returned
 					t.Errorf("errors.Is(%v, %v) = %v, want %v", err, sentinel, got, want)
 				}
 			}

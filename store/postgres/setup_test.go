@@ -2,32 +2,15 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 	"github.com/sigil/sigil-integrity-exporter/store/postgres/pgtest"
 )
-
-// manifest is testdata/postgres/expected.json, written by
-// testdata/node/make-postgres.js.
-type manifest struct {
-	Tables map[string]struct {
-		RecordColumn string `json:"record_column"`
-		Total        int    `json:"total_records"`
-		Failures     []struct {
-			Key, ID, Check string
-		}
-		Rows []struct {
-			Key   string
-			Value *string
-		}
-	}
-}
 
 const testDB = "sigil"
 
@@ -35,20 +18,12 @@ const testDB = "sigil"
 // subtests of TestPostgres.
 type env struct {
 	c    *pgtest.Cluster
-	want manifest
+	want testutil.PostgresManifest
 }
 
-func loadManifest(t *testing.T) manifest {
+func loadManifest(t *testing.T) testutil.PostgresManifest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "postgres", "expected.json"))
-	if err != nil {
-		t.Fatalf("read manifest (regenerate with node testdata/node/make-postgres.js testdata/postgres): %v", err)
-	}
-	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("decode manifest: %v", err)
-	}
-	return m
+	return testutil.ReadJSON[testutil.PostgresManifest](t, testutil.Path(t, "testdata", "postgres", "expected.json"))
 }
 
 // TestPostgres starts one throwaway cluster and runs every store test

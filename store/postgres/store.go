@@ -5,6 +5,9 @@
 // and a short lock timeout; a page is read whole and the transaction ended
 // before the caller sees its first record, so a slow caller never holds a
 // snapshot or a lock.
+//
+// It owns everything SQL (pgx): no other package but tests and pgtest
+// imports pgx. It must not import collector/ or exporter/.
 package postgres
 
 import (

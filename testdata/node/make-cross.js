@@ -29,29 +29,15 @@
 // Usage: node make-cross.js <dir> [--count N]
 'use strict'
 
-const crypto = require('crypto')
 const fs = require('fs')
 const path = require('path')
 const { ClassicLevel } = require('classic-level')
 
-const repoRoot = path.resolve(__dirname, '..', '..')
-const keyFiles = ['testdata/keys/current.key', 'testdata/keys/previous.key']
+const { keyFiles, readKeys, sha256hex, hmachex, prng } = require('./common')
 
-const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex')
-const hmachex = (key, s) => crypto.createHmac('sha256', key).update(s).digest('hex')
 // What the app computes when it verifies a stored data text.
 const payload = (dataText) => JSON.stringify((dataText === null ? null : JSON.parse(dataText)) || {})
 
-function prng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const words = ['amber', 'basalt', 'cinder', 'delta', 'ember', 'fjord', 'garnet', 'harbor', 'indigo', 'jasper']
 
@@ -98,7 +84,7 @@ function sqlRow (id, e) {
 
 async function main () {
   const o = parseArgs(process.argv.slice(2))
-  const [cur, prev] = keyFiles.map((f) => fs.readFileSync(path.join(repoRoot, f), 'utf8').trim())
+  const [cur, prev] = readKeys()
   const rnd = prng(23)
   const id = (i) => `sigil-${String(i).padStart(4, '0')}`
 

@@ -26,13 +26,11 @@
 //   outside_prefix  keys written outside the prefix (must be ignored)
 'use strict'
 
-const crypto = require('crypto')
 const fs = require('fs')
 const path = require('path')
 const { ClassicLevel } = require('classic-level')
 
-const repoRoot = path.resolve(__dirname, '..', '..')
-const keyFiles = ['testdata/keys/current.key', 'testdata/keys/previous.key']
+const { keyFiles, readKeys, sha256hex, hmachex, prng } = require('./common')
 
 function parseArgs (argv) {
   const o = { dir: null, count: 2000, seed: 1, manifest: null }
@@ -51,20 +49,7 @@ function parseArgs (argv) {
   return o
 }
 
-// mulberry32: a small deterministic PRNG so a regenerated DB holds the same records.
-function prng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
-const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex')
-const hmachex = (key, s) => crypto.createHmac('sha256', key).update(s).digest('hex')
 
 // What the app computes: the canonical payload is JSON.stringify(data || {}).
 const payload = (data) => JSON.stringify(data || {})
@@ -157,7 +142,7 @@ function planted (cur) {
 
 async function main () {
   const o = parseArgs(process.argv.slice(2))
-  const [cur, prev] = keyFiles.map((f) => fs.readFileSync(path.join(repoRoot, f), 'utf8').trim())
+  const [cur, prev] = readKeys()
   const rnd = prng(o.seed)
 
   const db = new ClassicLevel(o.dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })

@@ -1,5 +1,6 @@
 // Package atomicfile writes files so that a reader, or a restart after a
-// crash, sees either the old content or the new, never a torn mix.
+// crash, sees either the old content or the new, never a torn mix. It
+// imports only the standard library.
 package atomicfile
 
 import (

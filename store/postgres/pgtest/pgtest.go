@@ -3,17 +3,19 @@
 // directory, fsync off. When the test runs as root the server runs as the
 // `postgres` user (it refuses root). Binaries come from PATH or
 // /usr/lib/postgresql/*/bin. Without them a test is skipped, or fails when
-// the environment has CI=true.
+// the environment has CI=true (testutil.Unavailable); under -short it is
+// skipped.
 //
 // The superuser `postgres` connects with trust auth on loopback; the role
 // ReaderRole logs in with ReaderPassword (scram-sha-256) and has no grants
 // until a test gives it some, as a real read-only role would.
+//
+// Tests only: no non-test package may import it (depguard).
 package pgtest
 
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -26,6 +28,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // ReaderRole and ReaderPassword are the password-auth login role every
@@ -52,12 +56,10 @@ type Cluster struct {
 // files.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
+	testutil.Long(t, "a PostgreSQL server")
 	bin, err := findBinDir()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pgtest: %v (CI=true: missing PostgreSQL is a failure; install the postgresql package)", err)
-		}
-		t.Skipf("pgtest: %v; install the postgresql package to run this test", err)
+		testutil.Unavailable(t, fmt.Sprintf("pgtest: %v; install the postgresql package", err))
 	}
 	c := &Cluster{t: t, bin: bin, uid: -1, gid: -1}
 	base := ""
@@ -82,7 +84,7 @@ func Start(t testing.TB) *Cluster {
 		}
 	}
 	c.data = filepath.Join(c.dir, "data")
-	c.port = freePort(t)
+	c.port = testutil.FreePort(t)
 	if out, err := c.run("initdb", "-D", c.data, "-U", "postgres", "--auth=trust",
 		"--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"); err != nil {
 		t.Fatalf("pgtest: initdb: %v\n%s", err, out)
@@ -263,15 +265,6 @@ func findBinDir() (string, error) {
 func versionOf(binDir string) int {
 	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return n
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pgtest: free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func lastLines(s string, n int) string {
