@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -186,17 +187,12 @@ func TestSchemaDetailBounded(t *testing.T) {
 //
 // To regenerate: node testdata/node/gen-schema-records.js > testdata/schema/records.json
 func TestSchemaRecordsUpToDate(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("node is not installed: CI must check that %s is up to date; install Node.js 20 or later", schemaRecordsPath)
-		}
-		t.Skip("node not installed")
-	}
+	node := testutil.Tool(t, "Node.js 20 or later: CI checks that testdata/schema/records.json is up to date", "node")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, node, filepath.Join("..", "testdata", "node", "gen-schema-records.js"))
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "node", "gen-schema-records.js"))
+	cmd.Dir = testutil.Root(t)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("gen-schema-records.js: %v\n%s", err, stderr.Bytes())

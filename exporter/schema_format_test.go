@@ -2,10 +2,11 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestCheckSchemaFormat: on a LevelDB written by real Node, `check` with the
@@ -14,12 +15,9 @@ import (
 // --verify.schema-format=annotate it passes; an unknown format in the
 // schema is exit 2 with one line naming it.
 func TestCheckSchemaFormat(t *testing.T) {
-	node := needNode(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
-	if out, err := exec.Command(node, filepath.Join(repo, "testdata/node/gen-schema-records.js"), "--leveldb", db).CombinedOutput(); err != nil {
-		t.Fatalf("gen-schema-records.js: %v\n%s", err, out)
-	}
+	testutil.RunGenerator(t, "gen-schema-records.js", "--leveldb", db)
 	key := filepath.Join(dir, "schema.key")
 	if err := os.WriteFile(key, []byte("sigil-schema-key\n"), 0o600); err != nil {
 		t.Fatal(err)
