@@ -19,6 +19,12 @@ const (
 	MaxDetailBytes = 1024
 	// MaxFixed caps the list of recently fixed failures.
 	MaxFixed = 100
+	// MaxReadBytes is the largest report file the archive decodes (for
+	// the page and Latest): three times the bound of a report at the
+	// default --report.max-failures (README, Reports). A larger file (one
+	// written before reports were bounded, or with a very high
+	// --report.max-failures) is still served as a file.
+	MaxReadBytes = 64 << 20
 	// TruncMarker starts the suffix of a truncated field.
 	TruncMarker = "…[truncated, "
 	// truncReserve is room for the suffix: the marker, 20 digits and
@@ -26,15 +32,15 @@ const (
 	truncReserve = len(TruncMarker) + 20 + len(" more bytes]")
 )
 
-// Truncate returns s unchanged when it fits in max bytes; else cut on a
-// UTF-8 boundary and ended with "…[truncated, N more bytes]", max bytes
-// at most in all (so truncating again changes nothing). max must be at
+// Truncate returns s unchanged when it fits in limit bytes; else cut on a
+// UTF-8 boundary and ended with "…[truncated, N more bytes]", limit bytes
+// at most in all (so truncating again changes nothing). limit must be at
 // least truncReserve.
-func Truncate(s string, max int) string {
-	if len(s) <= max {
+func Truncate(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	cut := max - truncReserve
+	cut := limit - truncReserve
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
