@@ -158,7 +158,9 @@ func TestSchemaUnknownFormat(t *testing.T) {
 	}
 	// "format" as data or as a property name is not a format keyword.
 	path := filepath.Join(t.TempDir(), "s.json")
-	os.WriteFile(path, []byte(`{"properties":{"format":{"const":{"format":"nope"}}},"default":{"format":"x"}}`), 0o600)
+	if err := os.WriteFile(path, []byte(`{"properties":{"format":{"const":{"format":"nope"}}},"default":{"format":"x"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadSchema(path, FormatAssert); err != nil {
 		t.Errorf("format as data: %v", err)
 	}
