@@ -63,11 +63,7 @@ func TestBadFlags(t *testing.T) {
 				var out, errb bytes.Buffer
 				p := exec.Command(bin, append(append([]string{cmd}, base...), c.flag)...)
 				p.Stdout, p.Stderr = &out, &errb
-				err := p.Run()
-				code := 0
-				if ee, ok := err.(*exec.ExitError); ok {
-					code = ee.ExitCode()
-				}
+				code := testutil.ExitCode(t, p.Run())
 				stderr := errb.String()
 				if code != exitError {
 					t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, out.String(), stderr)
@@ -93,9 +89,9 @@ func TestDSNWarnings(t *testing.T) {
 	dir := t.TempDir()
 	open := filepath.Join(dir, "dsn-open")
 	private := filepath.Join(dir, "dsn-private")
-	os.WriteFile(open, []byte(dsn), 0o644)
-	os.WriteFile(private, []byte(dsn), 0o600)
-	os.Chmod(open, 0o644) // whatever the umask
+	testutil.Must(t, os.WriteFile(open, []byte(dsn), 0o644))
+	testutil.Must(t, os.WriteFile(private, []byte(dsn), 0o600))
+	testutil.Must(t, os.Chmod(open, 0o644)) // whatever the umask
 	cases := []struct {
 		name string
 		args []string

@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/syndtr/goleveldb/leveldb"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // request sends one request with extra headers and returns the status,
@@ -192,7 +194,7 @@ func TestEvidenceSurvivesPasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range deleted {
-		db.Delete([]byte(k), nil)
+		testutil.Must(t, db.Delete([]byte(k), nil))
 	}
 	db.Close()
 	p.waitFor(10*time.Second, "missing records", func() bool {
@@ -212,7 +214,7 @@ func TestEvidenceSurvivesPasses(t *testing.T) {
 			n = int(done)
 			_, body := p.get("/reports/latest.json?store=leveldb")
 			var rep evidenceJSON
-			json.Unmarshal([]byte(body), &rep)
+			_ = json.Unmarshal([]byte(body), &rep)
 			seen := map[string]string{}
 			for _, f := range rep.Failures {
 				if f.Reason == "missing" {
@@ -241,7 +243,7 @@ func TestEvidenceSurvivesPasses(t *testing.T) {
 	p.waitFor(10*time.Second, "a report listing them fixed", func() bool {
 		_, body := p.get("/reports/latest.json?store=leveldb")
 		var rep evidenceJSON
-		json.Unmarshal([]byte(body), &rep)
+		_ = json.Unmarshal([]byte(body), &rep)
 		fixed := 0
 		for _, f := range rep.Fixed {
 			if f.Reason == "missing" && f.FixedAt != "" && f.FirstSeen == firstSeen[f.ID] {
@@ -298,7 +300,7 @@ func TestServerHardening(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /-/pause HTTP/1.1\r\nHost: %s\r\nContent-Length: 100\r\n\r\n", p.addr)
-	conn.SetReadDeadline(time.Now().Add(readTimeout + 10*time.Second))
+	testutil.Must(t, conn.SetReadDeadline(time.Now().Add(readTimeout+10*time.Second)))
 	start := time.Now()
 	_, err = io.Copy(io.Discard, conn)
 	if took := time.Since(start); err != nil || took > readTimeout+5*time.Second {
@@ -308,7 +310,7 @@ func TestServerHardening(t *testing.T) {
 	// Basic auth: probes send the credentials.
 	hash, _ := bcrypt.GenerateFromPassword([]byte("probe-pass"), bcrypt.MinCost)
 	webCfg := filepath.Join(t.TempDir(), "web.yml")
-	os.WriteFile(webCfg, []byte("basic_auth_users:\n  probe: "+string(hash)+"\n"), 0o600)
+	testutil.Must(t, os.WriteFile(webCfg, []byte("basic_auth_users:\n  probe: "+string(hash)+"\n"), 0o600))
 	auth := startExporterNoHealth(t, "serve", "--store.leveldb.path="+a.path, "--web.config.file="+webCfg, "--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 	for _, path := range []string{"/-/healthy", "/-/ready"} {
 		if code, _, _ := auth.request("GET", path, nil, ""); code != 401 {

@@ -26,15 +26,15 @@ const (
 	truncReserve = len(TruncMarker) + 20 + len(" more bytes]")
 )
 
-// Truncate returns s unchanged when it fits in max bytes; else cut on a
-// UTF-8 boundary and ended with "…[truncated, N more bytes]", max bytes
-// at most in all (so truncating again changes nothing). max must be at
+// Truncate returns s unchanged when it fits in limit bytes; else cut on a
+// UTF-8 boundary and ended with "…[truncated, N more bytes]", limit bytes
+// at most in all (so truncating again changes nothing). limit must be at
 // least truncReserve.
-func Truncate(s string, max int) string {
-	if len(s) <= max {
+func Truncate(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	cut := max - truncReserve
+	cut := limit - truncReserve
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
