@@ -118,6 +118,23 @@ func resetPeakRSS(t testing.TB) int64 {
 	return 0
 }
 
+// floorPeakKiB is the peak RSS of testdata/bench/floor walking db (the
+// whole key space): what goleveldb alone needs to iterate and hash the
+// store, the floor the exporter's memory is held against.
+func floorPeakKiB(t *testing.T, db string) int64 {
+	t.Helper()
+	floorBin := filepath.Join(t.TempDir(), "floor")
+	if out, err := exec.Command("go", "build", "-o", floorBin, "../testdata/bench/floor").CombinedOutput(); err != nil {
+		t.Fatalf("build floor: %v\n%s", err, out)
+	}
+	fl := exec.Command(floorBin, "-prefix", "", db)
+	resetPeakRSS(t)
+	if out, err := fl.CombinedOutput(); err != nil {
+		t.Fatalf("floor: %v\n%s", err, out)
+	}
+	return fl.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+}
+
 // runCheckProc runs `check` as a process and reads its peak RSS.
 func runCheckProc(t testing.TB, args ...string) checkRun {
 	t.Helper()
@@ -307,16 +324,7 @@ func TestCheckHugeRecordMemory(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
 	hugeLevelDB(t, db, false)
-	floorBin := filepath.Join(dir, "floor")
-	if out, err := exec.Command("go", "build", "-o", floorBin, "../testdata/bench/floor").CombinedOutput(); err != nil {
-		t.Fatalf("build floor: %v\n%s", err, out)
-	}
-	fl := exec.Command(floorBin, "-prefix", "", db)
-	resetPeakRSS(t)
-	if out, err := fl.CombinedOutput(); err != nil {
-		t.Fatalf("floor: %v\n%s", err, out)
-	}
-	floorKiB := fl.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	floorKiB := floorPeakKiB(t, db)
 	r := runCheckProc(t, "--store.leveldb.path="+db, "--report.dir="+filepath.Join(dir, "r"), "--state.path="+filepath.Join(dir, "s"))
 	if r.code != exitFailures || !strings.HasPrefix(r.stdout, "Checked 3 sigils. 1 failures.\n  decode: 1\n") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %.3000s", r.code, r.stdout, r.stderr)
