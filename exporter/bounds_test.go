@@ -12,7 +12,6 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestHugeIDsBounded: a store of 30 failing records whose ids (and keys)
@@ -61,7 +60,9 @@ func TestHugeIDsBounded(t *testing.T) {
 			Failed   int              `json:"failed"`
 			Failures []report.Failure `json:"failures"`
 		}
-		_ = json.Unmarshal([]byte(body), &r)
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatalf("latest.json: %v", err)
+		}
 		gone := 0
 		for _, f := range r.Failures {
 			if f.KeySHA256 == report.KeySum(id(3)) || f.KeySHA256 == report.KeySum(id(20)) {
@@ -115,7 +116,9 @@ func TestHugeIDsBounded(t *testing.T) {
 	var raw struct {
 		Failures []report.Failure `json:"failures"`
 	}
-	testutil.Must(t, json.Unmarshal([]byte(body), &raw))
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range raw.Failures {
 		if len(f.ID) > report.MaxIDBytes+40 || !strings.Contains(f.ID, report.TruncMarker) || len(f.Key) > report.MaxKeyBytes+40 || len(f.KeySHA256) != 64 {
 			t.Errorf("failure id %d bytes, key %d bytes, key_sha256 %q: want them truncated with the marker and hashed", len(f.ID), len(f.Key), f.KeySHA256)

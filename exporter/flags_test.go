@@ -1,14 +1,14 @@
 package main
 
 import (
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
-
 	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestBadFlags: every bad flag value, in serve and in check, is one line
@@ -35,15 +35,15 @@ func TestBadFlags(t *testing.T) {
 		{"--web.telemetry-path=/x y", "may hold only"},
 		{"--web.telemetry-path=/a/../metrics", "clean path"},
 		{"--web.telemetry-path=/{x}", "may hold only"},
-		{"--scan.pass-duration=0s", "--scan.pass-duration must be a positive duration"},
-		{"--scan.pass-duration=-1h", "--scan.pass-duration must be a positive duration"},
-		{"--scan.recheck-interval=-1s", "--scan.recheck-interval must be a positive duration"},
-		{"--scan.recheck-interval=0s", "--scan.recheck-interval must be a positive duration"},
-		{"--store.leveldb.reopen-interval=-5m", "--store.leveldb.reopen-interval must be a positive duration"},
+		{"--scan.pass-duration=0s", "invalid --scan.pass-duration 0s: must be a positive duration"},
+		{"--scan.pass-duration=-1h", "invalid --scan.pass-duration -1h0m0s: must be a positive duration"},
+		{"--scan.recheck-interval=-1s", "invalid --scan.recheck-interval -1s: must be a positive duration"},
+		{"--scan.recheck-interval=0s", "invalid --scan.recheck-interval 0s: must be a positive duration"},
+		{"--store.leveldb.reopen-interval=-5m", "invalid --store.leveldb.reopen-interval -5m0s: must be a positive duration"},
 		{"--state.checkpoint-interval=0s", "--state.checkpoint-interval"},
 		{"--store.postgres.statement-timeout=-1s", "--store.postgres.statement-timeout"},
-		{"--verify.workers=1000000", "--verify.workers must be between 0 and 256"},
-		{"--verify.workers=-1", "--verify.workers must be between 0 and 256"},
+		{"--verify.workers=1000000", "invalid --verify.workers 1000000: must be between 0 and 256"},
+		{"--verify.workers=-1", "invalid --verify.workers -1: must be between 0 and 256"},
 		{"--store.postgres.page-size=0", "--store.postgres.page-size"},
 		{"--report.retain=0", "--report.retain"},
 		{"--report.max-failures=10000000", "--report.max-failures"},
@@ -89,9 +89,14 @@ func TestDSNWarnings(t *testing.T) {
 	dir := t.TempDir()
 	open := filepath.Join(dir, "dsn-open")
 	private := filepath.Join(dir, "dsn-private")
-	testutil.Must(t, os.WriteFile(open, []byte(dsn), 0o644))
-	testutil.Must(t, os.WriteFile(private, []byte(dsn), 0o600))
-	testutil.Must(t, os.Chmod(open, 0o644)) // whatever the umask
+	for p, mode := range map[string]os.FileMode{open: 0o644, private: 0o600} {
+		if err := os.WriteFile(p, []byte(dsn), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // whatever the umask
+			t.Fatal(err)
+		}
+	}
 	cases := []struct {
 		name string
 		args []string

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -8,11 +9,13 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/sigil/sigil-integrity-exporter/collector"
 	"github.com/sigil/sigil-integrity-exporter/collector/pace"
+	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
 )
 
 // Bounds of the flags; documented in the README's flag tables.
@@ -33,17 +36,17 @@ func validateFlags(cfg *config, webFlags *web.FlagConfig) error {
 	}
 	positive := []struct {
 		name string
-		v    float64
+		v    time.Duration
 	}{
-		{"--scan.pass-duration", cfg.passDuration.Seconds()},
-		{"--scan.recheck-interval", cfg.recheckInterval.Seconds()},
-		{"--store.leveldb.reopen-interval", cfg.levelDBReopenInterval.Seconds()},
-		{"--state.checkpoint-interval", cfg.checkpointEvery.Seconds()},
-		{"--store.postgres.statement-timeout", cfg.pgStatementTimeout.Seconds()},
+		{"--scan.pass-duration", cfg.passDuration},
+		{"--scan.recheck-interval", cfg.recheckInterval},
+		{"--store.leveldb.reopen-interval", cfg.levelDBReopenInterval},
+		{"--state.checkpoint-interval", cfg.checkpointEvery},
+		{"--store.postgres.statement-timeout", cfg.pgStatementTimeout},
 	}
 	for _, d := range positive {
 		if d.v <= 0 {
-			return fmt.Errorf("%s must be a positive duration such as 10m, got %gs", d.name, d.v)
+			return invalid(d.name, d.v, "must be a positive duration such as 10m")
 		}
 	}
 	for _, f := range []struct {
@@ -51,7 +54,7 @@ func validateFlags(cfg *config, webFlags *web.FlagConfig) error {
 		v    float64
 	}{{"--scan.max-rate", cfg.maxRate}, {"--scan.tranquility", cfg.tranquility}} {
 		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			return fmt.Errorf("%s must be a finite number >= 0 (0 = off), got %v", f.name, f.v)
+			return invalid(f.name, f.v, "must be a finite number >= 0 (0 = off)")
 		}
 	}
 	for _, f := range []struct {
@@ -65,39 +68,45 @@ func validateFlags(cfg *config, webFlags *web.FlagConfig) error {
 		{"--report.max-failures", cfg.reportMaxFailures, 1, maxMaxFailures, " (the counts stay exact; only the list is capped)"},
 	} {
 		if f.v < f.lo || f.v > f.hi {
-			return fmt.Errorf("%s must be between %d and %d%s, got %d", f.name, f.lo, f.hi, f.hint, f.v)
+			return invalid(f.name, f.v, fmt.Sprintf("must be between %d and %d%s", f.lo, f.hi, f.hint))
 		}
 	}
 	if cfg.maxRecordBytes <= 0 {
-		return fmt.Errorf("--verify.max-record-bytes must be positive, got %d", int64(cfg.maxRecordBytes))
+		return invalid("--verify.max-record-bytes", int64(cfg.maxRecordBytes), "must be positive, such as 64MiB")
 	}
 	if cfg.window != "" {
 		if _, err := pace.ParseWindow(cfg.window); err != nil {
-			return err
+			return flagError(err)
 		}
 	}
 	if _, err := collector.ParseShard(cfg.shard); err != nil {
-		return err
+		return flagError(err)
 	}
 	if cfg.pushGatewayURL != "" {
 		u, err := url.Parse(cfg.pushGatewayURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--push.gateway-url %q is not an http(s) URL such as http://pushgateway:9091", redactURL(cfg.pushGatewayURL))
+			return invalid("--push.gateway-url", redactURL(cfg.pushGatewayURL), "not an http(s) URL such as http://pushgateway:9091")
 		}
 	}
 	if webFlags.WebConfigFile != nil && *webFlags.WebConfigFile != "" {
 		if err := web.Validate(*webFlags.WebConfigFile); err != nil {
-			return fmt.Errorf("--web.config.file %q: %s", *webFlags.WebConfigFile, oneLine(err.Error()))
+			return invalid("--web.config.file", *webFlags.WebConfigFile, oneLine(err.Error()))
 		}
 	}
 	return nil
+}
+
+// invalid is a bad flag value, in the words of internal/fielderr:
+// "invalid --flag VALUE: what is wrong and what to do".
+func invalid(flag string, value any, msg string) error {
+	return errors.New(fielderr.New(flag, value, "%s", msg).Error())
 }
 
 // validateTelemetryPath accepts an absolute, clean URL path of plain
 // characters that no other route uses.
 func validateTelemetryPath(p string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("--web.telemetry-path %.80q %s; use a path such as /metrics", p, why)
+		return invalid("--web.telemetry-path", fmt.Sprintf("%.80s", p), why+"; use a path such as /metrics")
 	}
 	switch {
 	case p == "":

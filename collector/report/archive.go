@@ -293,7 +293,13 @@ func (a *Archive) Latest(store string) (*Report, error) {
 
 // read decodes one archived report by file name.
 func (a *Archive) read(name string) (*Report, error) {
-	data, err := os.ReadFile(filepath.Join(a.dir, name))
+	path := filepath.Join(a.dir, name)
+	if fi, err := os.Stat(path); err == nil && fi.Size() > MaxReadBytes {
+		// Written before reports were bounded, or by hand: decoding it
+		// would take many times its size in memory, on every page view.
+		return nil, fmt.Errorf("report %q is %d bytes, over the %d this exporter decodes: fetch the file itself", name, fi.Size(), int64(MaxReadBytes))
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read report: %w", err)
 	}

@@ -19,6 +19,12 @@ const (
 	MaxDetailBytes = 1024
 	// MaxFixed caps the list of recently fixed failures.
 	MaxFixed = 100
+	// MaxReadBytes is the largest report file the archive decodes (for
+	// the page and Latest): three times the bound of a report at the
+	// default --report.max-failures (README, Reports). A larger file (one
+	// written before reports were bounded, or with a very high
+	// --report.max-failures) is still served as a file.
+	MaxReadBytes = 64 << 20
 	// TruncMarker starts the suffix of a truncated field.
 	TruncMarker = "…[truncated, "
 	// truncReserve is room for the suffix: the marker, 20 digits and

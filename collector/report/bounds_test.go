@@ -2,6 +2,7 @@ package report
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -53,5 +54,28 @@ func TestBounded(t *testing.T) {
 	}
 	if len(b) > 30*2000 || strings.Contains(string(b), `\u003c`) {
 		t.Errorf("report of 30 huge-id failures is %d bytes (escaped: %v)", len(b), strings.Contains(string(b), `\u003c`))
+	}
+}
+
+// TestReadRefusesHugeReports: a report file over MaxReadBytes (one written
+// before reports were bounded) is not decoded for the page or Latest: an
+// error that says so, not gigabytes of memory.
+func TestReadRefusesHugeReports(t *testing.T) {
+	dir := t.TempDir()
+	a, err := NewArchive(dir, 5, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "integrity-report-leveldb-20260101T000000Z.json"
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxReadBytes + 1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := a.Latest("leveldb"); err == nil || !strings.Contains(err.Error(), "over the") {
+		t.Errorf("Latest of a huge report: %v, want a refusal", err)
 	}
 }
