@@ -104,17 +104,24 @@ func resetPeakRSS(t testing.TB) int64 {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		t.Fatalf("reset the peak RSS: %v", err)
 	}
-	b, err := os.ReadFile("/proc/self/status")
+	return procStatusKiB(t, "self", "VmRSS")
+}
+
+// procStatusKiB reads a memory figure (VmRSS, VmHWM, ...) in KiB from
+// /proc/<pid>/status; pid is a number or "self".
+func procStatusKiB(t testing.TB, pid, field string) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kib
 		}
 	}
-	t.Fatal("no VmRSS in /proc/self/status")
+	t.Fatalf("no %s in /proc/%s/status", field, pid)
 	return 0
 }
 

@@ -46,18 +46,7 @@ func (p *proc) request(method, path string, hdr map[string]string, body string) 
 // vmHWM is a process's peak resident set size in KiB.
 func vmHWM(t *testing.T, pid int) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kib
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
+	return procStatusKiB(t, strconv.Itoa(pid), "VmHWM")
 }
 
 // TestControlLifecycle: without --web.enable-lifecycle every control
