@@ -100,6 +100,8 @@ func TestAlertmanagerRoutes(t *testing.T) {
 		{"missing records page", []string{"severity=critical", "store=cross", "alertname=SigilIntegrityMissingRecords"}, "pagerduty", true},
 		{"warning to slack", []string{"severity=warning", "store=leveldb", "alertname=SigilIntegrityPassBehindSchedule"}, "slack", true},
 		{"critical is not sent to slack", []string{"severity=critical", "store=leveldb", "alertname=SigilIntegrityFailuresFound"}, "slack", false},
+		{"info stays in Alertmanager", []string{"severity=info", "alertname=SigilIntegrityLifecycleEnabled"}, "default", true},
+		{"info is not sent to slack", []string{"severity=info", "alertname=SigilIntegrityLifecycleEnabled"}, "slack", false},
 		{"other alerts are not ours", []string{"severity=critical", "alertname=NodeDown"}, "default", true},
 	}
 	for _, c := range cases {
@@ -130,8 +132,8 @@ func TestRuleConventions(t *testing.T) {
 				if !strings.HasPrefix(r.Alert, "SigilIntegrity") {
 					t.Errorf("alert name lacks the SigilIntegrity prefix")
 				}
-				if s := r.Labels["severity"]; s != "critical" && s != "warning" {
-					t.Errorf("severity %q, want critical or warning", s)
+				if s := r.Labels["severity"]; s != "critical" && s != "warning" && s != "info" {
+					t.Errorf("severity %q, want critical, warning or info", s)
 				}
 				for _, a := range []string{"summary", "description"} {
 					if r.Annotations[a] == "" {

@@ -18,6 +18,10 @@ import (
 // kubectl's or docker's.
 var dottedFlag = regexp.MustCompile(`--([a-z]+\.[a-z0-9.-]+)`)
 
+// helpFlag matches a flag in kingpin's help, boolean ones (--[no-]x.y)
+// included.
+var helpFlag = regexp.MustCompile(`--(?:\[no-\])?([a-z]+\.[a-z0-9.-]+)`)
+
 // exporterFlags builds the exporter and returns the flags its help lists.
 func exporterFlags(t *testing.T) map[string]bool {
 	t.Helper()
@@ -28,7 +32,7 @@ func exporterFlags(t *testing.T) map[string]bool {
 		if err != nil {
 			t.Fatalf("%s %s --help: %v\n%s", bin, cmd, err, out)
 		}
-		for _, m := range dottedFlag.FindAllStringSubmatch(string(out), -1) {
+		for _, m := range helpFlag.FindAllStringSubmatch(string(out), -1) {
 			flags[m[1]] = true
 		}
 	}
@@ -195,5 +199,60 @@ func TestKubernetesManifests(t *testing.T) {
 	cc := cron.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
 	if cc.Args[0] != "check" || !slices.ContainsFunc(cc.Args, func(a string) bool { return strings.HasPrefix(a, "--push.gateway-url=") }) {
 		t.Errorf("cronjob.yaml: want check with --push.gateway-url, got %v", cc.Args)
+	}
+}
+
+// imageRef matches an image: line of a manifest or a Dockerfile FROM.
+var imageRef = regexp.MustCompile(`(?m)^\s*(?:-\s*)?image:\s*([^\s#]+)|^FROM\s+(\S+)`)
+
+// TestImagesPinned: every image the deploy files and the Dockerfile use
+// names an explicit tag that is not "latest", and kustomize sets the
+// exporter's to the same pinned tag.
+func TestImagesPinned(t *testing.T) {
+	files, err := filepath.Glob("../deploy/kubernetes/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests: %v", err)
+	}
+	tags := map[string]string{}
+	for _, f := range append(files, "../Dockerfile") {
+		for _, m := range imageRef.FindAllStringSubmatch(string(mustRead(t, f)), -1) {
+			ref := m[1] + m[2]
+			name, tag, ok := strings.Cut(ref[strings.LastIndex(ref, "/")+1:], ":")
+			if !ok || tag == "" || strings.HasPrefix(tag, "latest") {
+				t.Errorf("%s: image %s has no pinned tag", f, ref)
+				continue
+			}
+			tags[name] = tag
+		}
+	}
+	if tags["sigil-integrity-exporter"] == "" {
+		t.Fatalf("no sigil-integrity-exporter image found in the manifests (found %v)", tags)
+	}
+	var kust struct {
+		Images []struct {
+			Name   string `yaml:"name"`
+			NewTag string `yaml:"newTag"`
+		} `yaml:"images"`
+	}
+	readManifest(t, "kustomization.yaml", &kust)
+	if len(kust.Images) != 1 {
+		t.Fatalf("kustomization images: %+v, want the exporter's", kust.Images)
+	}
+	if got := kust.Images[0].NewTag; got != tags["sigil-integrity-exporter"] || got == "latest" {
+		t.Errorf("kustomization newTag %q, want the manifests' pinned %q", got, tags["sigil-integrity-exporter"])
+	}
+}
+
+// TestLicense: the Apache License 2.0, full text.
+func TestLicense(t *testing.T) {
+	b := string(mustRead(t, "../LICENSE"))
+	for _, want := range []string{"Apache License", "Version 2.0, January 2004", "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION",
+		"9. Accepting Warranty or Additional Liability.", "END OF TERMS AND CONDITIONS"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("LICENSE lacks %q", want)
+		}
+	}
+	if len(b) < 10000 {
+		t.Errorf("LICENSE is %d bytes: not the full Apache-2.0 text", len(b))
 	}
 }

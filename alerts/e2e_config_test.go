@@ -18,8 +18,8 @@ import (
 // longer than a failure does).
 const e2eForDivisor = 60
 
-// e2eJob is the scrape job name: it matches the rules' job=~".*sigil.*".
-const e2eJob = "sigil-integrity"
+// e2eJob is the scrape job name: the mixin's default exporter job.
+const e2eJob = "sigil-integrity-exporter"
 
 // Alertmanager's timers in the end-to-end test (the example ships 30s/5m).
 const (

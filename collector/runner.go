@@ -87,7 +87,7 @@ type Runner struct {
 	runNow   chan struct{}
 	lastSave time.Time
 	stateErr bool
-	late     bool                  // the pacer predicts the pass ends after its deadline
+	schedule scheduleLog           // when the schedule is worth a log line
 	wake     context.CancelFunc    // ends the pacer's current sleep
 	fixed    []report.FixedFailure // recently fixed failures, newest first
 	pausedAt time.Time

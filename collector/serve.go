@@ -170,18 +170,20 @@ func (p *pacer) Wait(ctx context.Context, n int, work time.Duration) error {
 	}
 }
 
-// noteLate logs once when the pass turns late, naming the binding limit,
-// and once when it is back on time.
+// noteLate logs when the pass turns late, naming the binding limit, and
+// when it is back on time, each once per change that matters (see
+// scheduleLog).
 func (r *Runner) noteLate() {
 	st := r.cfg.Pacer.Status()
+	now := r.now()
 	r.mu.Lock()
-	changed := st.Late != r.late
-	r.late = st.Late
+	change := r.schedule.observe(now, st)
 	r.mu.Unlock()
-	switch {
-	case changed && st.Late:
-		r.log.Warn("the pass will end after its deadline", "binding_limit", st.Binding, "predicted_end", st.PredictedEnd.Round(time.Second), "deadline", st.Deadline.Round(time.Second), "rate", st.Rate)
-	case changed:
+	switch change {
+	case scheduleLate:
+		r.log.Warn("the pass will end after its deadline", "binding_limit", st.Binding, "predicted_end", st.PredictedEnd.Round(time.Second),
+			"deadline", st.Deadline.Round(time.Second), "late_by", st.PredictedEnd.Sub(st.Deadline).Round(time.Second), "rate", st.Rate)
+	case scheduleOnTime:
 		r.log.Info("the pass is on time again", "predicted_end", st.PredictedEnd.Round(time.Second), "deadline", st.Deadline.Round(time.Second))
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/push"
 	"github.com/prometheus/common/version"
 
 	"github.com/sigil/sigil-integrity-exporter/collector"
@@ -73,9 +71,7 @@ func runCheck(ctx context.Context, cfg *config, logger *slog.Logger, stdout, std
 		fmt.Fprintf(stdout, "Reports in %s\n", cfg.reportDir)
 	}
 	if cfg.pushGatewayURL != "" {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collector.NewMetrics(f.sources()...))
-		if err := push.New(cfg.pushGatewayURL, cfg.pushJob).Gatherer(reg).PushContext(ctx); err != nil {
+		if err := pushMetrics(ctx, cfg, f.sources()); err != nil {
 			logger.Error("cannot push metrics to the Pushgateway", "url", redactURL(cfg.pushGatewayURL), "err", err)
 			return exitError
 		}

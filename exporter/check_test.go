@@ -23,6 +23,14 @@ func TestCheckNodeLevelDB(t *testing.T) {
 			return testutil.CopyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db")), testutil.ReadJSON[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected.json"))
 		},
 		"regenerated": func(t *testing.T) (string, testutil.LevelDBManifest) { return testutil.NodeLevelDB(t, 500) },
+		// As a running app leaves it: closed without a final compaction,
+		// two live journals, tables on levels 0 and 2.
+		"committed-uncompacted": func(t *testing.T) (string, testutil.LevelDBManifest) {
+			return testutil.CopyDir(t, filepath.Join(repo, "testdata/leveldb/sigils-db-uncompacted")), testutil.ReadJSON[testutil.LevelDBManifest](t, filepath.Join(repo, "testdata/leveldb/expected-uncompacted.json"))
+		},
+		"regenerated-uncompacted": func(t *testing.T) (string, testutil.LevelDBManifest) {
+			return testutil.NodeLevelDB(t, 500, "--no-compact")
+		},
 	}
 	for name, mk := range dbs {
 		for _, withSchema := range []bool{false, true} {

@@ -50,6 +50,7 @@ type config struct {
 
 	pushGatewayURL string
 	pushJob        string
+	pushInstance   string
 }
 
 func (c *config) register(app *kingpin.Application) {
@@ -94,4 +95,5 @@ func (c *config) register(app *kingpin.Application) {
 func (c *config) registerCheck(cmd *kingpin.CmdClause) {
 	cmd.Flag("push.gateway-url", "Push the pass's metrics to this Pushgateway after the check.").PlaceHolder("URL").StringVar(&c.pushGatewayURL)
 	cmd.Flag("push.job", "Job name used when pushing.").Default("sigil_integrity_check").StringVar(&c.pushJob)
+	cmd.Flag("push.instance", "The instance label of the pushed group (grouping key job/instance/store/shard); default: the host name. Give a CronJob a stable name: its pods' host names change every run.").PlaceHolder("NAME").StringVar(&c.pushInstance)
 }

@@ -27,11 +27,11 @@ type nodeWriter struct {
 // startNodeWriter starts the live writer on db for the given seconds and
 // waits for its "ready" line. Without node or node_modules the test skips,
 // or fails in CI.
-func startNodeWriter(t *testing.T, db string, seconds int) *nodeWriter {
+func startNodeWriter(t *testing.T, db string, seconds int, extra ...string) *nodeWriter {
 	t.Helper()
 	node := testutil.Node(t)
 	w := &nodeWriter{stderr: &testutil.Buffer{}, lines: make(chan string, 8), done: make(chan error, 1)}
-	w.cmd = exec.Command(node, filepath.Join(repo, "testdata/node/live-writer.js"), db, "--seconds", strconv.Itoa(seconds))
+	w.cmd = exec.Command(node, append([]string{filepath.Join(repo, "testdata/node/live-writer.js"), db, "--seconds", strconv.Itoa(seconds)}, extra...)...)
 	w.cmd.Stderr = w.stderr
 	out, err := w.cmd.StdoutPipe()
 	if err != nil {
@@ -100,10 +100,19 @@ func failureGauges(s map[string]float64) (sum float64, nonZero []string) {
 // stopped writing counts every record the app wrote.
 //
 //	go test ./exporter -run TestLiveNodeApp -v
+//
+// make test-states runs the same for a minute with a 32 KiB write buffer
+// (TestLiveNodeAppMinute).
 func TestLiveNodeApp(t *testing.T) {
+	liveNodeApp(t, 12, 128<<10)
+}
+
+// liveNodeApp runs the app for the given seconds with the given write
+// buffer beside `serve`; up must be 1 at every scrape.
+func liveNodeApp(t *testing.T, seconds, writeBuffer int) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "app-db")
-	w := startNodeWriter(t, db, 12)
+	w := startNodeWriter(t, db, seconds, "--write-buffer", strconv.Itoa(writeBuffer))
 	reports, state := t.TempDir(), t.TempDir()
 	p := startExporter(t, "serve", "--store.leveldb.path="+db, "--store.leveldb.prefix=!sigils!",
 		"--verify.key-file="+filepath.Join(repo, "testdata/keys/current.key"),
@@ -114,6 +123,8 @@ func TestLiveNodeApp(t *testing.T) {
 		lastRecords []float64 // last_pass_records after each new completed pass
 		passes      float64
 		falseAlarms []string
+		downs       []string
+		scrapes     int
 		writtenAt   time.Time
 		written     = -1
 	)
@@ -122,6 +133,10 @@ func TestLiveNodeApp(t *testing.T) {
 		if _, nz := failureGauges(s); len(nz) > 0 && len(falseAlarms) < 20 {
 			falseAlarms = append(falseAlarms, fmt.Sprintf("%s: %s", time.Now().Format("15:04:05.000"), strings.Join(nz, ", ")))
 		}
+		if up, ok := s[`sigil_integrity_up{store="leveldb"}`]; (!ok || up != 1) && len(downs) < 20 {
+			downs = append(downs, fmt.Sprintf("%s: up = %v (present %v)", time.Now().Format("15:04:05.000"), up, ok))
+		}
+		scrapes++
 		if c := s[`sigil_integrity_passes_completed_total{store="leveldb"}`]; c > passes {
 			passes = c
 			lastRecords = append(lastRecords, s[`sigil_integrity_last_pass_records{store="leveldb"}`])
@@ -150,7 +165,7 @@ func TestLiveNodeApp(t *testing.T) {
 	if verified != written {
 		t.Fatalf("the app read back %d records of the %d it wrote", verified, written)
 	}
-	t.Logf("the app wrote %d records in 12 s and read every one back", written)
+	t.Logf("the app wrote %d records in %d s and read every one back", written, seconds)
 
 	// A pass that starts after the app's last write counts every record.
 	var final map[string]float64
@@ -160,7 +175,10 @@ func TestLiveNodeApp(t *testing.T) {
 		dur := final[`sigil_integrity_last_pass_duration_seconds{store="leveldb"}`]
 		return done-dur > float64(writtenAt.UnixNano())/1e9
 	})
-	t.Logf("last_pass_records after each pass: %v", lastRecords)
+	t.Logf("last_pass_records after each pass: %v; %d scrapes", lastRecords, scrapes)
+	if len(downs) > 0 {
+		t.Errorf("up was not 1 at every scrape while the app wrote:\n%s", strings.Join(downs, "\n"))
+	}
 	if len(falseAlarms) > 0 {
 		t.Errorf("failure gauges were non-zero while the app wrote valid records:\n%s", strings.Join(falseAlarms, "\n"))
 	}
@@ -189,8 +207,8 @@ func TestLiveNodeApp(t *testing.T) {
 		t.Errorf("read_errors_total = %v while the app only wrote: the reopen or the walk hit an error", got)
 	}
 	files, _ := filepath.Glob(filepath.Join(reports, "integrity-report-leveldb-*.json"))
-	if len(files) < 4 {
-		t.Errorf("%d reports, want one per pass", len(files))
+	if len(files) < len(lastRecords) {
+		t.Errorf("%d reports for %d passes, want one per pass", len(files), len(lastRecords))
 	}
 	for _, f := range files {
 		r := readReport(t, f)

@@ -23,23 +23,41 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
-// pushgateway is a stand-in Pushgateway that keeps the last body pushed,
-// so a test can read the metrics of a `check` run.
+// pushgateway is a stand-in Pushgateway that keeps the last body pushed
+// to each group, so a test can read the metrics of a `check` run. Like the
+// real one, it keys a group by its grouping labels (in any order in the
+// URL path: check pushes one group per store) and adds the group's store
+// label back to every series.
 type pushgateway struct {
 	t   *testing.T
 	srv *httptest.Server
 
 	mu     sync.Mutex
+	groups map[string]pushedGroup // by sorted grouping labels
+}
+
+type pushedGroup struct {
+	store  string
 	body   []byte
 	header http.Header
 }
 
 func newPushgateway(t *testing.T) *pushgateway {
-	g := &pushgateway{t: t}
+	g := &pushgateway{t: t, groups: map[string]pushedGroup{}}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/metrics/"), "/")
+		var labels []string
+		store := ""
+		for i := 0; i+1 < len(parts); i += 2 {
+			labels = append(labels, parts[i]+"="+parts[i+1])
+			if parts[i] == "store" {
+				store = parts[i+1]
+			}
+		}
+		sort.Strings(labels)
 		g.mu.Lock()
-		g.body, g.header = b, r.Header.Clone()
+		g.groups[strings.Join(labels, ",")] = pushedGroup{store: store, body: b, header: r.Header.Clone()}
 		g.mu.Unlock()
 		w.WriteHeader(http.StatusOK)
 	}))
@@ -47,27 +65,40 @@ func newPushgateway(t *testing.T) *pushgateway {
 	return g
 }
 
-// metrics decodes the last push into series text -> value, like scrape.
+// metrics decodes the last push of every group into series text -> value,
+// like a scrape of the Pushgateway.
 func (g *pushgateway) metrics() map[string]float64 {
 	g.t.Helper()
 	g.mu.Lock()
-	body, header := g.body, g.header
+	groups := make([]pushedGroup, 0, len(g.groups))
+	for _, p := range g.groups {
+		groups = append(groups, p)
+	}
 	g.mu.Unlock()
-	if body == nil {
+	if len(groups) == 0 {
 		g.t.Fatal("nothing was pushed")
 	}
-	dec := expfmt.NewDecoder(bytes.NewReader(body), expfmt.ResponseFormat(header))
 	out := map[string]float64{}
-	for {
-		var f dto.MetricFamily
-		if err := dec.Decode(&f); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out
+	for _, p := range groups {
+		dec := expfmt.NewDecoder(bytes.NewReader(p.body), expfmt.ResponseFormat(p.header))
+		for {
+			var f dto.MetricFamily
+			if err := dec.Decode(&f); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				g.t.Fatalf("decode pushed metrics: %v", err)
 			}
-			g.t.Fatalf("decode pushed metrics: %v", err)
+			if p.store != "" {
+				name, value := "store", p.store
+				for _, m := range f.Metric {
+					m.Label = append(m.Label, &dto.LabelPair{Name: &name, Value: &value})
+				}
+			}
+			addSamples(out, f.GetName(), f.Metric)
 		}
-		addSamples(out, f.GetName(), f.Metric)
 	}
+	return out
 }
 
 // missingIDs is the sorted ids a report names as missing.

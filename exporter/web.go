@@ -29,13 +29,16 @@ func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, 
 	mux.Handle(telemetryPattern(cfg.telemetryPath), promhttp.InstrumentMetricHandler(reg, metricsHandler(reg, logger)))
 	if archive != nil {
 		h := &report.Handler{Archive: archive, Prefix: "/reports", HomePath: "/", MetricsPath: cfg.telemetryPath, Logger: logger,
-			Live: func() []*report.Report {
-				var out []*report.Report
+			Live: func() []report.Live {
+				out := make([]report.Live, 0, len(runners))
 				for _, r := range runners {
-					if rep := r.CurrentReport(); rep != nil {
-						archive.Origin().Stamp(rep)
-						out = append(out, rep)
+					l := r.Live()
+					for _, rep := range []*report.Report{l.Current, l.Last} {
+						if rep != nil {
+							archive.Origin().Stamp(rep)
+						}
 					}
+					out = append(out, l)
 				}
 				return out
 			}}
@@ -61,9 +64,11 @@ func newMux(cfg *config, reg *prometheus.Registry, runners []*collector.Runner, 
 		Name:        appName,
 		Description: "Verifies every sigil record in the app's store, one paced pass a night.",
 		Version:     version.Info(),
+		Profiling:   "false", // no /debug/pprof is served: no dead links to it
 		Links: []web.LandingLinks{
 			{Address: cfg.telemetryPath, Text: "Metrics"},
 			{Address: "/reports", Text: "Integrity reports"},
+			{Address: "/reports/current.json", Text: "Pass under way (JSON)"},
 			{Address: "/reports/latest.json", Text: "Latest report (JSON)"},
 			{Address: "/-/healthy", Text: "Health"},
 		},

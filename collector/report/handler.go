@@ -1,23 +1,36 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // maxNameBytes is the longest file name served; longer is a 404 (file
 // systems allow 255 bytes).
 const maxNameBytes = 255
 
-// Handler serves an Archive over HTTP, GET and HEAD only:
+// Handler serves an Archive and the walk's live state over HTTP, GET and
+// HEAD only:
 //
-//	<Prefix>                the HTML page: latest report per store, then the archive
-//	<Prefix>/latest.json    the newest report (?store=leveldb for one store's)
-//	<Prefix>/<file name>    one archived report, by its exact file name
+//	<Prefix>                 the HTML page: every store's state and counts, one
+//	                         store's open failures (?store=, ?check=, ?page=, ?n=),
+//	                         recently fixed ones, the archive
+//	<Prefix>/current.json    the live state of every store (?store= for one):
+//	                         the pass under way, the last complete pass as it
+//	                         stands now, recently fixed failures
+//	<Prefix>/latest.json     the newest archived report (?store=); before the
+//	                         first one, the pass under way (complete: false)
+//	<Prefix>/failures.csv    one store's open failures as CSV (?store=, ?check=)
+//	<Prefix>/keys.txt        their store keys, one a line (?store=, ?check=)
+//	<Prefix>/<file name>     one archived report, by its exact file name
 //
 // It sees the full, unstripped request path: mount it at both Prefix and
 // Prefix+"/". Anything but an archived report's exact name is a 404, so
@@ -29,16 +42,21 @@ type Handler struct {
 	Prefix string
 	// HomePath and MetricsPath are linked from the page.
 	HomePath, MetricsPath string
-	// Live, when set, returns snapshots of passes in progress, shown
-	// above the archived reports.
-	Live func() []*Report
+	// RunbookURL is the runbook the page links to (its anchors are
+	// docs/runbook.md's); empty means DefaultRunbookURL.
+	RunbookURL string
+	// Live, when set, returns the state of each store's walk.
+	Live func() []Live
 	// Logger receives errors reading the archive.
 	Logger *slog.Logger
+
+	mu        sync.Mutex
+	summaries map[string]*fileSummary // by archived file name (files never change)
 }
 
 // Handler returns the archive's HTTP views mounted at prefix, linking to
 // "/" and "/metrics". Build a Handler directly for other links or for
-// live snapshots.
+// the live state.
 func (a *Archive) Handler(prefix string) http.Handler {
 	return &Handler{
 		Archive:     a,
@@ -65,6 +83,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.servePage(w, r)
 	case rest == "/latest.json":
 		h.serveLatest(w, r)
+	case rest == "/current.json":
+		h.serveCurrent(w, r)
+	case rest == "/failures.csv":
+		h.serveDownload(w, r, "csv")
+	case rest == "/keys.txt":
+		h.serveDownload(w, r, "keys")
 	case !strings.HasPrefix(rest, "/"):
 		http.NotFound(w, r)
 	default:
@@ -72,12 +96,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveLatest serves the newest report file, of one store if asked.
+// lives returns the live states, each with its State filled in.
+func (h *Handler) lives() []Live {
+	if h.Live == nil {
+		return nil
+	}
+	ls := h.Live()
+	for i := range ls {
+		ls[i].State = ls[i].StateName()
+		if ls[i].Fixed == nil {
+			ls[i].Fixed = []FixedFailure{}
+		}
+	}
+	return ls
+}
+
+// serveLatest serves the newest report file, of one store if asked. Before
+// the first report is archived it serves the pass under way (complete:
+// false, header X-Sigil-Report: running), so that a script polling
+// latest.json while the first pass's alert fires gets the failures found
+// so far rather than a 404.
 func (h *Handler) serveLatest(w http.ResponseWriter, r *http.Request) {
 	store := r.URL.Query().Get("store")
 	e, err := h.Archive.latestEntry(store)
 	if errors.Is(err, ErrNoReport) {
-		http.Error(w, err.Error(), http.StatusNotFound)
+		for _, l := range h.lives() {
+			if l.Current != nil && (store == "" || l.Store == store) {
+				w.Header().Set("X-Sigil-Report", "running")
+				h.writeJSON(w, r, http.StatusOK, l.Current)
+				return
+			}
+		}
+		h.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": err.Error() + "; no pass is under way either (see " + h.Prefix + "/current.json)"})
 		return
 	}
 	if err != nil {
@@ -87,6 +137,43 @@ func (h *Handler) serveLatest(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	h.sendFile(w, r, e.Name)
+}
+
+// serveCurrent serves the live state of every store, or of ?store=.
+func (h *Handler) serveCurrent(w http.ResponseWriter, r *http.Request) {
+	store := r.URL.Query().Get("store")
+	out := struct {
+		GeneratedAt time.Time `json:"generated_at"`
+		Stores      []Live    `json:"stores"`
+	}{GeneratedAt: time.Now().UTC(), Stores: []Live{}}
+	for _, l := range h.lives() {
+		if store == "" || l.Store == store {
+			out.Stores = append(out.Stores, l)
+		}
+	}
+	if store != "" && len(out.Stores) == 0 {
+		h.writeJSON(w, r, http.StatusNotFound, map[string]string{"error": "no live store " + store})
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		h.logger().Error("Could not encode JSON", "err", err)
+		http.Error(w, "could not encode the response; see the exporter's log", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(b.Bytes())
+	}
 }
 
 // serveFile serves one archived report by exact name. The request path must
@@ -130,4 +217,11 @@ func (h *Handler) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return h.Logger
+}
+
+func (h *Handler) runbookURL() string {
+	if h.RunbookURL == "" {
+		return DefaultRunbookURL
+	}
+	return h.RunbookURL
 }

@@ -201,25 +201,8 @@ func TestHandlerOverHTTP(t *testing.T) {
 
 func TestPageContentAndEscaping(t *testing.T) {
 	f := newHandlerFixture(t)
-	h := &Handler{
-		Archive: f.a, Prefix: "/reports", HomePath: "/", MetricsPath: "/custom-metrics",
-		Live: func() []*Report {
-			// A running pass that has found only a missing record: a
-			// failure without a checked record.
-			live := &Report{
-				Failed:          1,
-				Failures:        []Failure{{ID: hostileScript + "-live", Reason: "missing", Key: hostileAttr}},
-				Store:           "cross",
-				StartedAt:       t0,
-				FinishedAt:      t0.Add(time.Minute),
-				FailuresByCheck: map[string]int64{"missing": 1},
-			}
-			return []*Report{live, nil}
-		},
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/reports", nil))
-	page := rec.Body.String()
+	h := &Handler{Archive: f.a, Prefix: "/reports", HomePath: "/", MetricsPath: "/custom-metrics"}
+	page := get(t, h, "/reports?store=leveldb&refresh=off")
 
 	for _, bad := range []string{hostileScript, hostileAttr, "<img", "<script>"} {
 		if strings.Contains(page, bad) {
@@ -229,37 +212,52 @@ func TestPageContentAndEscaping(t *testing.T) {
 	for _, want := range []string{
 		`&lt;script&gt;alert(1)&lt;/script&gt;`,       // the hostile id, escaped
 		`&#34;&gt;&lt;img src=x onerror=alert(1)&gt;`, // the attribute breaker, escaped
-		`&lt;script&gt;alert(1)&lt;/script&gt;-live`,  // the live snapshot's failure
 		`href="/"`, `href="/custom-metrics"`, // links back
-		`href="/reports/latest.json"`,                       //
-		`href="/reports/` + f.newLevel + `"`,                // the latest report's JSON
-		`href="/reports/` + f.oldLevel + `"`,                // the older one, in the list
-		`<td class="num">2019</td>`,                         // checked
-		`<td class="num">2006</td>`,                         // ok
-		`<td class="num">13</td>`,                           // failed
-		`<td>checksum</td><td class="num">11</td>`,          // failures by check, exact
-		`11 more failures are counted above but not listed`, // truncated notice
-		`Passes in progress`,
-		`<div class="card failures">`,
-		`<div class="card ok">`, // postgres
-		`(pass not complete)`,   // the live one
-		`All 0 records checked passed every check.`,
+		`href="/reports/latest.json"`, `href="/reports/current.json"`,
+		`href="/reports/` + f.newLevel + `"`, // the latest report's JSON
+		`href="/reports/` + f.oldLevel + `"`, // the older one, in the archive
+		`<li class="chip">checksum: 11</li>`, // failures by check, exact
+		`<strong>11 more failures are counted but not listed</strong>`,
+		`<td data-label="Failed" class="num">13</td>`, // the archive's failed count per report
+		`href="` + DefaultRunbookURL + `#sigilintegrityfailuresfound"`,
+		`href="` + DefaultRunbookURL + `#restore-a-record-from-backup"`,
+		`<div class="card s-failures has-failures" id="store-leveldb">`,
+		`<div class="card s-ok" id="store-postgres">`,
+		`href="/reports/failures.csv?store=leveldb"`, `href="/reports/keys.txt?store=leveldb"`,
+		`Auto-refresh off`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, "http://") || strings.Contains(page, "https://") || strings.Contains(page, "<link") {
-		t.Error("page refers to external assets; it must be self-contained")
+	if strings.Contains(page, `<link`) || strings.Contains(page, `<script`) || strings.Contains(page, `src="http`) {
+		t.Error("page loads external assets or scripts; it must be self-contained")
 	}
-	// The latest leveldb report is shown, not the older one (100 checked).
-	if strings.Contains(page, `<td class="num">100</td>`) {
-		t.Error("page shows the older leveldb report as the latest")
+	if strings.Contains(page, "pprof") {
+		t.Error("page links pprof, which the exporter does not serve")
+	}
+	// The summary, truncation notice included, comes before the list.
+	if i, j := strings.Index(page, "more failures are counted but not listed"), strings.Index(page, `<table class="stack failures">`); i < 0 || j < 0 || i > j {
+		t.Errorf("truncation notice at %d, failure list at %d: the notice must be on top", i, j)
 	}
 	// Stores are shown in a stable order: leveldb before postgres.
-	if i, j := strings.Index(page, `<h3>leveldb`), strings.Index(page, `<h3>postgres`); i < 0 || j < 0 || i > j {
+	if i, j := strings.Index(page, `id="store-leveldb"`), strings.Index(page, `id="store-postgres"`); i < 0 || j < 0 || i > j {
 		t.Errorf("store sections out of order: leveldb at %d, postgres at %d", i, j)
 	}
+	if !strings.Contains(get(t, h, "/reports"), `<meta http-equiv="refresh" content="60">`) {
+		t.Error("the page does not refresh itself")
+	}
+}
+
+// get serves one GET and returns the body, failing on a non-200.
+func get(t *testing.T, h http.Handler, target string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+	if rec.Code != 200 {
+		t.Fatalf("GET %s: %d\n%s", target, rec.Code, rec.Body.String())
+	}
+	return rec.Body.String()
 }
 
 func TestPageEmptyArchive(t *testing.T) {

@@ -15,6 +15,15 @@ import (
 
 const committedDB = "../../testdata/leveldb/sigils-db"
 
+// committedDBs are the committed Node databases with their manifests: the
+// tidy one (reopened and compacted) and one as a running app leaves it
+// (closed without a final compaction: two live journals, tables on levels 0
+// and 2). Both hold the same records.
+var committedDBs = []struct{ name, dir, manifest string }{
+	{"compacted", committedDB, "../../testdata/leveldb/expected.json"},
+	{"uncompacted", "../../testdata/leveldb/sigils-db-uncompacted", "../../testdata/leveldb/expected-uncompacted.json"},
+}
+
 // committedManifest is testdata/leveldb/expected.json, the manifest of
 // committedDB.
 func committedManifest(t testing.TB) testutil.LevelDBManifest {

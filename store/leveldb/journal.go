@@ -1,13 +1,17 @@
 package leveldb
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/syndtr/goleveldb/leveldb/journal"
+	"github.com/syndtr/goleveldb/leveldb/storage"
 )
 
 // journalSeqBase is where renumbered journal batches start: far above any
@@ -27,9 +31,42 @@ const journalSeqBase = uint64(1) << 55
 // everything, in their order, gives the same view C++ LevelDB has.
 // A torn or corrupt tail ends the copy there, as a non-strict replay would.
 func renumberJournal(r io.Reader, next *uint64, log *slog.Logger, name string) []byte {
-	jr := journal.NewReader(r, dropLogger{log, name}, false, true)
 	var out bytes.Buffer
 	jw := journal.NewWriter(&out)
+	renumberInto(jw, r, next, log, name)
+	_ = jw.Close() // writing to memory: cannot fail
+	return out.Bytes()
+}
+
+// mergeJournals renumbers the live journals (in ascending file number, the
+// order C++ LevelDB wrote and replays them) into one journal, numbering the
+// batches on from *next across files. goleveldb's read-only recovery cannot
+// replay more than one journal (see roStorage.List); replaying this one is
+// replaying them all, in order. Each file's torn or damaged tail is dropped
+// on its own, as C++ LevelDB's recovery does, and the next file's batches
+// follow. A journal that is gone (the app flushed it after the MANIFEST we
+// read was written) makes the view stale: the error wraps fs.ErrNotExist.
+func mergeJournals(dir string, fds []storage.FileDesc, next *uint64, log *slog.Logger) ([]byte, error) {
+	var out bytes.Buffer
+	jw := journal.NewWriter(&out)
+	for _, fd := range fds {
+		name := fileName(fd)
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		renumberInto(jw, bufio.NewReaderSize(f, 64<<10), next, log, name)
+		_ = f.Close()
+	}
+	if err := jw.Close(); err != nil { // writing to memory: cannot fail
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// renumberInto copies the batches of one journal into jw, renumbered.
+func renumberInto(jw *journal.Writer, r io.Reader, next *uint64, log *slog.Logger, name string) {
+	jr := journal.NewReader(r, dropLogger{log, name}, false, true)
 	var buf bytes.Buffer
 	for {
 		rec, err := jr.Next()
@@ -37,7 +74,7 @@ func renumberJournal(r io.Reader, next *uint64, log *slog.Logger, name string) [
 			if !errors.Is(err, io.EOF) {
 				log.Warn("journal: stopped at damage; records after it are not seen", "file", name, "err", err)
 			}
-			break
+			return
 		}
 		buf.Reset()
 		if _, err := buf.ReadFrom(rec); err != nil {
@@ -55,11 +92,9 @@ func renumberJournal(r io.Reader, next *uint64, log *slog.Logger, name string) [
 			_, err = w.Write(batch)
 		}
 		if err != nil { // writing to memory: cannot happen
-			break
+			return
 		}
 	}
-	jw.Close()
-	return out.Bytes()
 }
 
 // memFile is an in-memory storage.Reader.

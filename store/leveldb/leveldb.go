@@ -25,12 +25,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
+
+// openAttempts bounds how often open starts again when the app changed the
+// database under it (see Store.open).
+const openAttempts = 8
 
 // DefaultChunkSize is the number of records read under one iterator.
 const DefaultChunkSize = 1024
@@ -109,12 +114,27 @@ func (s *Store) open() (*handle, error) {
 		}
 		return nil, fmt.Errorf("open LevelDB %q: %w: %w", s.path, store.ErrUnavailable, err)
 	}
-	db, err := leveldb.Open(&roStorage{dir: s.path, log: s.log}, &opt.Options{
-		ReadOnly:               true,
-		ErrorIfMissing:         true,
-		BlockCacheCapacity:     2 * opt.MiB,
-		OpenFilesCacheCapacity: 64,
-	})
+	// A live app may flush a memtable, delete the journal it held and
+	// write a new MANIFEST while we read the old one: that view would miss
+	// the new table's records, so it is opened again (staleViewError). The
+	// last attempt accepts a current journal that is missing, as C++
+	// LevelDB does when it recovers such a directory.
+	var db *leveldb.DB
+	var err error
+	for attempt := 1; ; attempt++ {
+		db, err = leveldb.Open(&roStorage{dir: s.path, log: s.log, strictJournals: attempt < openAttempts}, &opt.Options{
+			ReadOnly:               true,
+			ErrorIfMissing:         true,
+			BlockCacheCapacity:     2 * opt.MiB,
+			OpenFilesCacheCapacity: 64,
+		})
+		var stale *staleViewError
+		if err == nil || !errors.As(err, &stale) || attempt == openAttempts {
+			break
+		}
+		s.log.Debug("LevelDB changed while opening; opening again", "path", s.path, "attempt", attempt, "err", err)
+		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open LevelDB %q read-only (is it a LevelDB, readable by this user, its MANIFEST intact?): %w: %w", s.path, store.ErrUnavailable, err)
 	}

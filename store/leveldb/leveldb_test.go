@@ -21,9 +21,15 @@ import (
 func utilRange() util.Range { return util.Range{} }
 
 func TestScanCommittedNodeDB(t *testing.T) {
-	m := committedManifest(t)
+	for _, db := range committedDBs {
+		t.Run(db.name, func(t *testing.T) { scanCommittedNodeDB(t, db.dir, db.manifest) })
+	}
+}
+
+func scanCommittedNodeDB(t *testing.T, dir, manifest string) {
+	m := testutil.ReadJSON[testutil.LevelDBManifest](t, manifest)
 	for _, chunk := range []int{1, 7, 1024} {
-		s := mustOpen(t, testutil.CopyDir(t, committedDB), Options{Prefix: []byte(m.Prefix), ChunkSize: chunk})
+		s := mustOpen(t, testutil.CopyDir(t, dir), Options{Prefix: []byte(m.Prefix), ChunkSize: chunk})
 		recs := scanAll(t, s, nil)
 		if len(recs) != m.TotalRecords {
 			t.Fatalf("chunk %d: scanned %d records, manifest says %d", chunk, len(recs), m.TotalRecords)
@@ -52,8 +58,14 @@ func TestScanCommittedNodeDB(t *testing.T) {
 }
 
 func TestScanWholeDBAndCursor(t *testing.T) {
-	m := committedManifest(t)
-	s := mustOpen(t, testutil.CopyDir(t, committedDB), Options{ChunkSize: 5})
+	for _, db := range committedDBs {
+		t.Run(db.name, func(t *testing.T) { scanWholeDBAndCursor(t, db.dir, db.manifest) })
+	}
+}
+
+func scanWholeDBAndCursor(t *testing.T, dir, manifest string) {
+	m := testutil.ReadJSON[testutil.LevelDBManifest](t, manifest)
+	s := mustOpen(t, testutil.CopyDir(t, dir), Options{ChunkSize: 5})
 	all := scanAll(t, s, nil)
 	if want := m.TotalRecords + m.OutsidePrefix; len(all) != want {
 		t.Fatalf("empty prefix: scanned %d keys, want %d (records + keys outside the prefix)", len(all), want)
@@ -139,14 +151,15 @@ func TestOpenCorruptManifest(t *testing.T) {
 // TestFilesByteIdenticalAfterPass: the store's files are byte-identical after a pass.
 func TestFilesByteIdenticalAfterPass(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		remove []string
+		name, db string
+		remove   []string
 	}{
-		{"as Node left it", nil},
-		{"without LOCK and LOG", []string{"LOCK", "LOG", "LOG.old"}},
+		{"as Node left it", committedDB, nil},
+		{"without LOCK and LOG", committedDB, []string{"LOCK", "LOG", "LOG.old"}},
+		{"uncompacted, two journals", committedDBs[1].dir, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := testutil.CopyDir(t, committedDB)
+			dir := testutil.CopyDir(t, tc.db)
 			for _, f := range tc.remove {
 				if err := os.Remove(filepath.Join(dir, f)); err != nil {
 					t.Fatal(err)

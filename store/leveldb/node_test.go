@@ -10,7 +10,12 @@ import (
 // TestNodeGeneratedDB reruns make-leveldb.js and checks the scan sees exactly
 // the records the manifest promises under the prefix, and none outside it.
 func TestNodeGeneratedDB(t *testing.T) {
-	dir, m := testutil.NodeLevelDB(t, 1500)
+	t.Run("compacted", func(t *testing.T) { nodeGeneratedDB(t) })
+	t.Run("uncompacted", func(t *testing.T) { nodeGeneratedDB(t, "--no-compact") })
+}
+
+func nodeGeneratedDB(t *testing.T, extra ...string) {
+	dir, m := testutil.NodeLevelDB(t, 1500, extra...)
 	s := mustOpen(t, dir, Options{Prefix: []byte(m.Prefix), ChunkSize: 256})
 	recs := scanAll(t, s, nil)
 	if len(recs) != m.TotalRecords || m.TotalRecords < 1500 {

@@ -2,12 +2,14 @@ package leveldb
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,6 +38,15 @@ type roStorage struct {
 	// nextSeq numbers the journal batches goleveldb replays (see
 	// renumberJournal); replay opens the journals once, in order.
 	nextSeq uint64
+	// manifest holds the journal numbers of the MANIFEST goleveldb read
+	// (set by Open); journals are the live journals List found, replayed
+	// as one (see List and mergeJournals).
+	manifest     manifestJournals
+	haveManifest bool
+	journals     []storage.FileDesc
+	// strictJournals makes List fail with a staleViewError when the
+	// journal the MANIFEST names as current is not on disk (see Store.open).
+	strictJournals bool
 }
 
 var _ storage.Storage = (*roStorage)(nil)
@@ -80,6 +91,19 @@ func (s *roStorage) GetMeta() (storage.FileDesc, error) {
 }
 
 // List returns the files of the given types in the directory.
+//
+// Journals are special. goleveldb's read-only recovery (recoverJournalRO)
+// reuses one journal.Reader for every journal it replays, and Reset hands
+// back the io.EOF that ended the previous journal, which recovery takes for
+// an error: a database with two live journals (C++ LevelDB keeps the old one
+// until the memtable it holds is flushed; a close or a crash right after a
+// memtable switch leaves both) would not open at all. So List(TypeJournal)
+// names only the newest live journal, and Open returns for it every live
+// journal merged into one, in order (mergeJournals). The live journals are
+// chosen by the rule C++ LevelDB and goleveldb share (number >= the
+// MANIFEST's log number, or equal to its previous log number), from the
+// MANIFEST goleveldb just read, so an obsolete journal left behind is never
+// replayed over newer tables.
 func (s *roStorage) List(ft storage.FileType) ([]storage.FileDesc, error) {
 	d, err := os.Open(s.dir)
 	if err != nil {
@@ -96,11 +120,67 @@ func (s *roStorage) List(ft storage.FileType) ([]storage.FileDesc, error) {
 			fds = append(fds, fd)
 		}
 	}
-	return fds, nil
+	if ft != storage.TypeJournal || !s.haveManifest {
+		return fds, nil
+	}
+	s.journals = s.journals[:0]
+	current := false
+	for _, fd := range fds {
+		if s.manifest.live(fd.Num) {
+			s.journals = append(s.journals, fd)
+		}
+		current = current || fd.Num == s.manifest.logNum
+	}
+	if !current && s.strictJournals {
+		// The MANIFEST names a journal that is gone: the app flushed it and
+		// wrote a newer MANIFEST since we read this one. Replaying what is
+		// left would miss what went into the new table.
+		return nil, &staleViewError{name: fileName(storage.FileDesc{Type: storage.TypeJournal, Num: s.manifest.logNum})}
+	}
+	if len(s.journals) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(s.journals, func(a, b storage.FileDesc) int { return cmp.Compare(a.Num, b.Num) })
+	return []storage.FileDesc{s.journals[len(s.journals)-1]}, nil
 }
 
-// Open opens a file of the database read-only.
+// Open opens a file of the database read-only. The MANIFEST is read whole
+// (a consistent copy even if the app appends to it meanwhile) and its
+// journal numbers kept for List; a journal comes back renumbered, and the
+// newest live journal comes back with every live journal merged into it.
 func (s *roStorage) Open(fd storage.FileDesc) (storage.Reader, error) {
+	if s.nextSeq == 0 {
+		s.nextSeq = journalSeqBase
+	}
+	switch fd.Type {
+	case storage.TypeManifest:
+		b, err := os.ReadFile(filepath.Join(s.dir, fileName(fd)))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) { // CURRENT moved on to a newer MANIFEST
+				return nil, &staleViewError{name: fileName(fd), err: err}
+			}
+			return nil, err
+		}
+		s.manifest, s.haveManifest = readManifestJournals(b), true
+		return memFile{bytes.NewReader(b)}, nil
+	case storage.TypeJournal:
+		if n := len(s.journals); n > 0 && s.journals[n-1] == fd {
+			b, err := mergeJournals(s.dir, s.journals, &s.nextSeq, s.log)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil, &staleViewError{name: fileName(fd), err: err}
+				}
+				return nil, err
+			}
+			return memFile{bytes.NewReader(b)}, nil
+		}
+		f, err := os.Open(filepath.Join(s.dir, fileName(fd)))
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = f.Close() }()
+		return memFile{bytes.NewReader(renumberJournal(f, &s.nextSeq, s.log, fileName(fd)))}, nil
+	}
 	f, err := os.Open(filepath.Join(s.dir, fileName(fd)))
 	if err != nil && fd.Type == storage.TypeTable && errors.Is(err, fs.ErrNotExist) {
 		f, err = os.Open(filepath.Join(s.dir, fmt.Sprintf("%06d.sst", fd.Num)))
@@ -111,13 +191,6 @@ func (s *roStorage) Open(fd storage.FileDesc) (storage.Reader, error) {
 		}
 		return nil, err
 	}
-	if fd.Type == storage.TypeJournal {
-		defer f.Close()
-		if s.nextSeq == 0 {
-			s.nextSeq = journalSeqBase
-		}
-		return memFile{bytes.NewReader(renumberJournal(f, &s.nextSeq, s.log, fileName(fd)))}, nil
-	}
 	return f, nil
 }
 
@@ -125,6 +198,19 @@ func (s *roStorage) Create(storage.FileDesc) (storage.Writer, error) { return ni
 func (s *roStorage) Remove(storage.FileDesc) error                   { return errReadOnly }
 func (s *roStorage) Rename(_, _ storage.FileDesc) error              { return errReadOnly }
 func (s *roStorage) Close() error                                    { return nil }
+
+// staleViewError: the MANIFEST that CURRENT named, or a journal that
+// MANIFEST names, is gone, because the app moved on (flushed a memtable,
+// wrote a new MANIFEST) while we opened. Open again from CURRENT.
+type staleViewError struct {
+	name string
+	err  error
+}
+
+func (e *staleViewError) Error() string {
+	return e.name + " is gone: the app moved on (flushed a memtable, wrote a new MANIFEST) while the database was being opened"
+}
+func (e *staleViewError) Unwrap() error { return e.err }
 
 // missingTableError is a table file named by the manifest that is not on disk.
 type missingTableError struct {

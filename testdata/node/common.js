@@ -1,5 +1,5 @@
 // common.js: what the generators (make-leveldb.js, make-postgres.js,
-// make-cross.js) share: the repository root, the HMAC key files, the
+// make-cross.js, state-writer.js) share: the repository root, the HMAC key files, the
 // digests the app computes, and a small deterministic PRNG. Node built-ins
 // only.
 'use strict'

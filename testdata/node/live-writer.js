@@ -14,7 +14,7 @@
 //
 // Usage (from the repository root, after `(cd testdata/node && npm ci)`):
 //
-//   node testdata/node/live-writer.js <dir> [--seconds S] [--rate N]
+//   node testdata/node/live-writer.js <dir> [--seconds S] [--rate N] [--write-buffer BYTES]
 //
 // stdout, one line each:
 //   ready <n>      the database exists and holds n records
@@ -30,16 +30,17 @@ const { ClassicLevel } = require('classic-level')
 const repoRoot = path.resolve(__dirname, '..', '..')
 
 function parseArgs (argv) {
-  const o = { dir: null, seconds: 10, rate: 1000 }
+  const o = { dir: null, seconds: 10, rate: 1000, writeBuffer: 128 << 10 }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--seconds') o.seconds = Number(argv[++i])
     else if (a === '--rate') o.rate = Number(argv[++i])
+    else if (a === '--write-buffer') o.writeBuffer = Number(argv[++i])
     else if (!a.startsWith('--') && o.dir === null) o.dir = a
     else throw new Error(`unknown argument ${a}`)
   }
   if (!o.dir || !(o.seconds > 0) || !(o.rate > 0)) {
-    throw new Error('usage: live-writer.js <dir> [--seconds S] [--rate N]')
+    throw new Error('usage: live-writer.js <dir> [--seconds S] [--rate N] [--write-buffer BYTES]')
   }
   return o
 }
@@ -56,7 +57,7 @@ async function main () {
   }
   const record = (id, data) => JSON.stringify(Object.assign({ id, data }, sign(data), { createdAt: new Date().toISOString() }))
 
-  const db = new ClassicLevel(o.dir, { keyEncoding: 'utf8', valueEncoding: 'utf8', writeBufferSize: 128 << 10 })
+  const db = new ClassicLevel(o.dir, { keyEncoding: 'utf8', valueEncoding: 'utf8', writeBufferSize: o.writeBuffer })
   const sigils = db.sublevel('sigils', { keyEncoding: 'utf8', valueEncoding: 'utf8' })
   await db.open()
   await db.put('app-meta', 'not a record: outside the sublevel')

@@ -10,9 +10,24 @@
 //   rm -rf testdata/leveldb/sigils-db testdata/leveldb/expected.json &&
 //   node testdata/node/make-leveldb.js testdata/leveldb/sigils-db --count 300
 //
+// The committed uncompacted database, as a running app leaves it (closed
+// without a final compaction: live journals, tables on several levels):
+//
+//   rm -rf testdata/leveldb/sigils-db-uncompacted testdata/leveldb/expected-uncompacted.json &&
+//   node testdata/node/make-leveldb.js testdata/leveldb/sigils-db-uncompacted --count 300 \
+//     --no-compact --manifest testdata/leveldb/expected-uncompacted.json
+//
+// The committed one holds two live journals (the close landed right after a
+// memtable switch) and tables on levels 0 and 2; the close races the flush,
+// so a rerun may leave one journal: rerun until `ls *.log` shows two.
+//
 // Benchmark databases: --count 200000 (or 2000000) into a scratch directory.
 //
-// Usage: node make-leveldb.js <dir> [--count N] [--seed S]
+// Usage: node make-leveldb.js <dir> [--count N] [--seed S] [--no-compact [--write-buffer BYTES]]
+//
+// --no-compact writes with a small write buffer (default 8 KiB) and closes
+// right after the last write, without the reopen and compaction: records
+// stay in the journals and in tables on several levels.
 //
 // The manifest is written to <dir>/../expected.json unless --manifest PATH
 // is given:
@@ -33,17 +48,19 @@ const { ClassicLevel } = require('classic-level')
 const { keyFiles, readKeys, sha256hex, hmachex, prng } = require('./common')
 
 function parseArgs (argv) {
-  const o = { dir: null, count: 2000, seed: 1, manifest: null }
+  const o = { dir: null, count: 2000, seed: 1, manifest: null, compact: true, writeBuffer: 8 << 10 }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--count') o.count = Number(argv[++i])
     else if (a === '--seed') o.seed = Number(argv[++i])
     else if (a === '--manifest') o.manifest = argv[++i]
+    else if (a === '--no-compact') o.compact = false
+    else if (a === '--write-buffer') o.writeBuffer = Number(argv[++i])
     else if (!a.startsWith('--') && o.dir === null) o.dir = a
     else throw new Error(`unknown argument ${a}`)
   }
   if (!o.dir || !Number.isInteger(o.count) || o.count < 0) {
-    throw new Error('usage: make-leveldb.js <dir> [--count N] [--seed S] [--manifest PATH]')
+    throw new Error('usage: make-leveldb.js <dir> [--count N] [--seed S] [--manifest PATH] [--no-compact [--write-buffer BYTES]]')
   }
   o.manifest = o.manifest || path.join(path.dirname(path.resolve(o.dir)), 'expected.json')
   return o
@@ -145,7 +162,7 @@ async function main () {
   const [cur, prev] = readKeys()
   const rnd = prng(o.seed)
 
-  const db = new ClassicLevel(o.dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+  const db = new ClassicLevel(o.dir, Object.assign({ keyEncoding: 'utf8', valueEncoding: 'utf8' }, o.compact ? {} : { writeBufferSize: o.writeBuffer }))
   const sigils = db.sublevel('sigils', { keyEncoding: 'utf8', valueEncoding: 'utf8' })
   const meta = db.sublevel('meta', { keyEncoding: 'utf8', valueEncoding: 'utf8' })
   await db.open()
@@ -156,7 +173,7 @@ async function main () {
     const id = `sigil-${String(i).padStart(7, '0')}`
     const key = i % 10 === 9 ? prev : cur // some records predate the rotation
     ops.push({ type: 'put', key: id, value: JSON.stringify(record(id, realisticData(rnd, i), key)) })
-    if (ops.length === 1000) await flush()
+    if (ops.length === (o.compact ? 1000 : 25)) await flush() // small batches fill many memtables
   }
   await flush()
 
@@ -178,10 +195,12 @@ async function main () {
 
   // Reopen and compact, as a long-running app eventually does, so the
   // records sit in sorted table files (.ldb) rather than only in the journal.
-  const db2 = new ClassicLevel(o.dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
-  await db2.open()
-  await db2.compactRange('!', '~')
-  await db2.close()
+  if (o.compact) {
+    const db2 = new ClassicLevel(o.dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    await db2.open()
+    await db2.compactRange('!', '~')
+    await db2.close()
+  }
 
   const manifest = {
     prefix: '!sigils!',
