@@ -414,7 +414,6 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 		r.cur = nil
 		r.fast = false
 		r.fastLim = nil
-		r.counters.passes++
 		r.missing = p.ByCheck[checkIndex(CheckMissing)]
 		rep := p.Report(now, true)
 		rep.Fixed = r.fixedListLocked()
@@ -437,6 +436,9 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 	r.lastSave = time.Time{}
 	r.checkpoint(nil)
 	r.writeReport(rep)
+	r.mu.Lock()
+	r.counters.passes++ // after the report: a pass counted has its report archived
+	r.mu.Unlock()
 	r.log.Info("pass complete", "checked", rep.Checked, "failed", rep.Failed, "duration", now.Sub(p.Started).Round(time.Millisecond))
 	return rep
 }

@@ -109,10 +109,12 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		return fail(id, CheckKey, fmt.Sprintf("stored under key %s but its id is %s", quoteKey(rec.Key), idForDetail(idRaw, id)))
 	}
 	// checksum
-	data, _ := doc.Get("data")
-	// Data the app wrote with JSON.stringify usually is canonical already:
-	// then canon is the stored bytes themselves, not a copy.
-	canon, err := v.cfg.Canonical.Canonical(s.canon[:0], data)
+	dataMember, _ := doc.GetMember("data")
+	data := dataMember.Value
+	// Data the app wrote with JSON.stringify usually is canonical already
+	// (Parse found out while validating it): then canon is the stored
+	// bytes themselves, not a copy.
+	canon, err := v.cfg.Canonical.CanonicalMember(s.canon[:0], dataMember)
 	if len(canon) > 0 && (len(data) == 0 || &canon[0] != &data[0]) {
 		s.canon = canon // keep the grown buffer, not an alias of the record
 	}
@@ -124,7 +126,7 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 	hex.Encode(sumHex, sum[:])
 	out := Outcome{KeyIndex: -1, Sum: sum}
 	if raw, ok := doc.Get("checksum"); ok && string(raw) != "null" {
-		if stored, simple := plainString(raw); !simple || !bytes.Equal(stored, sumHex) {
+		if !checksumEqual(raw, sumHex) {
 			return withSum(fail(idOf(doc), CheckChecksum, checksumDetail(raw, sumHex, v.cfg.Canonical)), sum)
 		}
 	}
@@ -178,6 +180,17 @@ func checksumDetail(raw, computed []byte, mode canonical.Mode) string {
 		return fmt.Sprintf("checksum is malformed: want 64 lowercase hex digits, got %d characters", len(stored))
 	}
 	return fmt.Sprintf("checksum mismatch: stored %s, computed %s (%s mode)", stored, computed, mode)
+}
+
+// checksumEqual reports whether the stored checksum (raw JSON) is the
+// computed hex: as bytes when it is written without escapes (the common
+// case, no allocation), else decoded, as JSON.parse reads it.
+func checksumEqual(raw, computed []byte) bool {
+	if stored, simple := plainString(raw); simple {
+		return bytes.Equal(stored, computed)
+	}
+	stored, isStr := canonical.StringValue(raw)
+	return isStr && stored == string(computed)
 }
 
 // plainString returns the content of a raw JSON string without escapes,

@@ -104,18 +104,42 @@ func resetPeakRSS(t testing.TB) int64 {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		t.Fatalf("reset the peak RSS: %v", err)
 	}
-	b, err := os.ReadFile("/proc/self/status")
+	return procStatusKiB(t, "self", "VmRSS")
+}
+
+// procStatusKiB reads a memory figure (VmRSS, VmHWM, ...) in KiB from
+// /proc/<pid>/status; pid is a number or "self".
+func procStatusKiB(t testing.TB, pid, field string) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kib
 		}
 	}
-	t.Fatal("no VmRSS in /proc/self/status")
+	t.Fatalf("no %s in /proc/%s/status", field, pid)
 	return 0
+}
+
+// floorPeakKiB is the peak RSS of testdata/bench/floor walking db (the
+// whole key space): what goleveldb alone needs to iterate and hash the
+// store, the floor the exporter's memory is held against.
+func floorPeakKiB(t *testing.T, db string) int64 {
+	t.Helper()
+	floorBin := filepath.Join(t.TempDir(), "floor")
+	if out, err := exec.Command("go", "build", "-o", floorBin, "../testdata/bench/floor").CombinedOutput(); err != nil {
+		t.Fatalf("build floor: %v\n%s", err, out)
+	}
+	fl := exec.Command(floorBin, "-prefix", "", db)
+	resetPeakRSS(t)
+	if out, err := fl.CombinedOutput(); err != nil {
+		t.Fatalf("floor: %v\n%s", err, out)
+	}
+	return fl.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
 }
 
 // runCheckProc runs `check` as a process and reads its peak RSS.
@@ -307,16 +331,7 @@ func TestCheckHugeRecordMemory(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
 	hugeLevelDB(t, db, false)
-	floorBin := filepath.Join(dir, "floor")
-	if out, err := exec.Command("go", "build", "-o", floorBin, "../testdata/bench/floor").CombinedOutput(); err != nil {
-		t.Fatalf("build floor: %v\n%s", err, out)
-	}
-	fl := exec.Command(floorBin, "-prefix", "", db)
-	resetPeakRSS(t)
-	if out, err := fl.CombinedOutput(); err != nil {
-		t.Fatalf("floor: %v\n%s", err, out)
-	}
-	floorKiB := fl.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	floorKiB := floorPeakKiB(t, db)
 	r := runCheckProc(t, "--store.leveldb.path="+db, "--report.dir="+filepath.Join(dir, "r"), "--state.path="+filepath.Join(dir, "s"))
 	if r.code != exitFailures || !strings.HasPrefix(r.stdout, "Checked 3 sigils. 1 failures.\n  decode: 1\n") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %.3000s", r.code, r.stdout, r.stderr)

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -89,16 +87,7 @@ func TestHugeIDsBounded(t *testing.T) {
 	// goleveldb alone (the floor program: iterate and hash) needs tens of
 	// MiB for this store: every 1 MB key is also in the table's index
 	// block. The exporter may use a few times that, not gigabytes.
-	floorBin := filepath.Join(dir, "floor")
-	if out, err := exec.Command("go", "build", "-o", floorBin, "../testdata/bench/floor").CombinedOutput(); err != nil {
-		t.Fatalf("build floor: %v\n%s", err, out)
-	}
-	fl := exec.Command(floorBin, "-prefix", "", db)
-	resetPeakRSS(t)
-	if out, err := fl.CombinedOutput(); err != nil {
-		t.Fatalf("floor: %v\n%s", err, out)
-	}
-	floorKiB := fl.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	floorKiB := floorPeakKiB(t, db)
 	hwm := vmHWM(t, p.Cmd.Process.Pid)
 	bound := 8*floorKiB + 32<<10
 	t.Logf("30 records with 1 MB ids: serve peak RSS %d MiB; goleveldb floor %d MiB; bound %d MiB", hwm>>10, floorKiB>>10, bound>>10)

@@ -24,6 +24,7 @@ type config struct {
 
 	keyFiles       []string
 	schemaFile     string
+	schemaFormat   string
 	canonical      string
 	requiredFields []string
 	sigAlgorithm   string
@@ -68,6 +69,7 @@ func (c *config) register(app *kingpin.Application) {
 
 	app.Flag("verify.key-file", "File holding one HMAC key; repeat for rotation, current key first. Without it the signature check is off.").PlaceHolder("FILE").StringsVar(&c.keyFiles)
 	app.Flag("verify.schema-file", "JSON Schema every record must satisfy. Without it the schema check is off.").PlaceHolder("FILE").StringVar(&c.schemaFile)
+	app.Flag("verify.schema-format", "What the schema's format keywords do: assert (check date-time, email, uuid, ...; an unknown format is a startup error) or annotate (never checked).").Default("assert").EnumVar(&c.schemaFormat, "assert", "annotate")
 	app.Flag("verify.canonical", "Canonical form of data for checksums and signatures: js (what Node computes), raw (stored bytes), jcs (RFC 8785).").Default("js").EnumVar(&c.canonical, "js", "raw", "jcs")
 	app.Flag("verify.required-field", "A field every record must have, non-empty; repeat for more.").Default("id", "signature").StringsVar(&c.requiredFields)
 	app.Flag("verify.signature-algorithm", "HMAC hash: sha256 or sha512.").Default("sha256").EnumVar(&c.sigAlgorithm, "sha256", "sha512")

@@ -360,13 +360,7 @@ func TestServeCorruptedDB(t *testing.T) {
 // file's path; the database is a clean appDB of 50 records.
 func seedState(t *testing.T) (a *appDB, state string, args []string) {
 	t.Helper()
-	a = newAppDB(t)
-	kv := map[string][]byte{}
-	for i := 0; i < 50; i++ {
-		id := fmt.Sprintf("rec-%03d", i)
-		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
-	}
-	a.put(kv)
+	a = filledAppDB(t, 50)
 	state = t.TempDir()
 	args = []string{"--store.leveldb.path=" + a.path, "--verify.key-file=" + a.keyFile(), "--state.path=" + state}
 	if code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+t.TempDir(), "--log.level=error")...); code != exitOK {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,11 +63,7 @@ func TestBadFlags(t *testing.T) {
 				var out, errb bytes.Buffer
 				p := exec.Command(bin, append(append([]string{cmd}, base...), c.flag)...)
 				p.Stdout, p.Stderr = &out, &errb
-				err := p.Run()
-				code := 0
-				if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-					code = ee.ExitCode()
-				}
+				code := testutil.ExitCode(t, p.Run())
 				stderr := errb.String()
 				if code != exitError {
 					t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, out.String(), stderr)

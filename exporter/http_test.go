@@ -50,6 +50,24 @@ func (a *appDB) record(id, data string) []byte {
 	return []byte(fmt.Sprintf(`{"id":%q,"data":%s,"checksum":%q,"signature":%q}`, id, data, hex.EncodeToString(sum[:]), hex.EncodeToString(mac.Sum(nil))))
 }
 
+// records returns n valid records, rec-000 ... with data {"n":i}, by key.
+func (a *appDB) records(n int) map[string][]byte {
+	kv := map[string][]byte{}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("rec-%03d", i)
+		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	return kv
+}
+
+// filledAppDB is a new app database holding a.records(n).
+func filledAppDB(t *testing.T, n int) *appDB {
+	t.Helper()
+	a := newAppDB(t)
+	a.put(a.records(n))
+	return a
+}
+
 // put writes records (key → value) the way the app would.
 func (a *appDB) put(kv map[string][]byte) {
 	a.t.Helper()
@@ -70,11 +88,7 @@ func (a *appDB) put(kv map[string][]byte) {
 // before the next pass.
 func TestServeRecheckAfterRestore(t *testing.T) {
 	a := newAppDB(t)
-	kv := map[string][]byte{}
-	for i := 0; i < 50; i++ {
-		id := fmt.Sprintf("rec-%03d", i)
-		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
-	}
+	kv := a.records(50)
 	good := kv["rec-007"]
 	kv["rec-007"] = []byte(strings.Replace(string(good), `"n":7`, `"n":8`, 1)) // corrupted data
 	a.put(kv)

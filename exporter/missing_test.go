@@ -271,17 +271,26 @@ func TestMissingLevelDB(t *testing.T) {
 			}
 		})
 		code, stdout, stderr := check(t, other, otherState)
-		if code != exitFailures {
-			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
-		}
-		rep := reportFor(t, reports, "leveldb")
-		if ids := missingIDs(rep); len(ids) != 0 {
-			t.Errorf("another database's absent records reported missing: %v", ids)
-		}
-		if rep.Checked != int64(m.TotalRecords-len(deleted)) {
-			t.Errorf("checked %d, want %d", rep.Checked, m.TotalRecords-len(deleted))
-		}
+		checkOtherDatabase(t, reports, "leveldb", m.TotalRecords-len(deleted), code, stdout, stderr)
 	})
+}
+
+// checkOtherDatabase checks the outcome of `check` on another database
+// that lacks records, run with the first database's state: it exits 1 for
+// its planted failures, reports none of its absent records as missing, and
+// checked wantChecked records.
+func checkOtherDatabase(t *testing.T, reports, storeName string, wantChecked, code int, stdout, stderr string) {
+	t.Helper()
+	if code != exitFailures {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	rep := reportFor(t, reports, storeName)
+	if ids := missingIDs(rep); len(ids) != 0 {
+		t.Errorf("another database's absent records reported missing: %v", ids)
+	}
+	if rep.Checked != int64(wantChecked) {
+		t.Errorf("checked %d, want %d", rep.Checked, wantChecked)
+	}
 }
 
 // editLevelDB opens a LevelDB read-write as the app would and runs fn on it.
@@ -390,16 +399,7 @@ func TestMissingPostgres(t *testing.T) {
 		c.ExecIn(other, "GRANT SELECT ON sigils TO sigil_reader")
 		c.ExecIn(other, del)
 		code, stdout, stderr := check(t, other, otherState)
-		if code != exitFailures {
-			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
-		}
-		rep := reportFor(t, reports, "postgres")
-		if ids := missingIDs(rep); len(ids) != 0 {
-			t.Errorf("another database's absent rows reported missing: %v", ids)
-		}
-		if rep.Checked != int64(tm.Total-len(deleted)) {
-			t.Errorf("checked %d, want %d", rep.Checked, tm.Total-len(deleted))
-		}
+		checkOtherDatabase(t, reports, "postgres", tm.Total-len(deleted), code, stdout, stderr)
 	})
 }
 

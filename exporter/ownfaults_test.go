@@ -17,13 +17,7 @@ import (
 // checkpoints every 100 ms.
 func ownFaultServe(t *testing.T, state, reports string) *proc {
 	t.Helper()
-	a := newAppDB(t)
-	kv := map[string][]byte{}
-	for i := 0; i < 200; i++ {
-		id := fmt.Sprintf("rec-%03d", i)
-		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
-	}
-	a.put(kv)
+	a := filledAppDB(t, 200)
 	p := startExporter(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(), "--scan.pass-duration=1s",
 		"--state.checkpoint-interval=100ms", "--state.path="+state, "--report.dir="+reports)
 	p.waitFor(10*time.Second, "a first pass", func() bool {

@@ -46,18 +46,7 @@ func (p *proc) request(method, path string, hdr map[string]string, body string) 
 // vmHWM is a process's peak resident set size in KiB.
 func vmHWM(t *testing.T, pid int) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kib
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
+	return procStatusKiB(t, strconv.Itoa(pid), "VmHWM")
 }
 
 // TestControlLifecycle: without --web.enable-lifecycle every control
@@ -68,13 +57,7 @@ func vmHWM(t *testing.T, pid int) int64 {
 // until a resume; run-now is rate-limited.
 func TestControlLifecycle(t *testing.T) {
 	t.Parallel()
-	a := newAppDB(t)
-	kv := map[string][]byte{}
-	for i := 0; i < 20; i++ {
-		id := fmt.Sprintf("rec-%03d", i)
-		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
-	}
-	a.put(kv)
+	a := filledAppDB(t, 20)
 	state := t.TempDir()
 	args := []string{"serve", "--store.leveldb.path=" + a.path, "--verify.key-file=" + a.keyFile(),
 		"--scan.pass-duration=1s", "--report.dir=" + t.TempDir(), "--state.path=" + state}
@@ -173,13 +156,7 @@ func TestControlLifecycle(t *testing.T) {
 // restored; then they are listed as fixed.
 func TestEvidenceSurvivesPasses(t *testing.T) {
 	t.Parallel()
-	a := newAppDB(t)
-	kv := map[string][]byte{}
-	for i := 0; i < 30; i++ {
-		id := fmt.Sprintf("rec-%03d", i)
-		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
-	}
-	a.put(kv)
+	a := filledAppDB(t, 30)
 	reports := t.TempDir()
 	p := startExporter(t, "serve", "--store.leveldb.path="+a.path, "--verify.key-file="+a.keyFile(), "--scan.pass-duration=300ms",
 		"--store.leveldb.reopen-interval=100ms", "--report.retain=2", "--report.dir="+reports, "--state.path="+t.TempDir())
@@ -239,7 +216,8 @@ func TestEvidenceSurvivesPasses(t *testing.T) {
 	if files, _ := filepath.Glob(filepath.Join(reports, "integrity-report-leveldb-*.json")); len(files) > 2 {
 		t.Errorf("%d reports kept, want at most --report.retain=2", len(files))
 	}
-	a.put(map[string][]byte{"rec-000": kv["rec-000"], "rec-017": kv["rec-017"]}) // restored from backup
+	backup := a.records(30)
+	a.put(map[string][]byte{"rec-000": backup["rec-000"], "rec-017": backup["rec-017"]}) // restored from backup
 	p.waitFor(10*time.Second, "the restored records to clear", func() bool {
 		s := p.scrape()
 		return s[`sigil_integrity_missing_records{store="leveldb"}`] == 0 && s[`sigil_integrity_last_status{store="leveldb"}`] == 1
@@ -399,13 +377,7 @@ func TestReportPagesLimited(t *testing.T) {
 // reads about 20 a second.
 func TestRunNowKeepsMaxRate(t *testing.T) {
 	t.Parallel()
-	a := newAppDB(t)
-	kv := map[string][]byte{}
-	for i := 0; i < 200; i++ {
-		id := fmt.Sprintf("rec-%03d", i)
-		kv[id] = a.record(id, fmt.Sprintf(`{"n":%d}`, i))
-	}
-	a.put(kv)
+	a := filledAppDB(t, 200)
 	p := startExporter(t, "serve", "--web.enable-lifecycle", "--store.leveldb.path="+a.path, "--scan.pass-duration=1h", "--scan.max-rate=20",
 		"--report.dir="+t.TempDir(), "--state.path="+t.TempDir())
 	verified := func() float64 { return p.scrape()[`sigil_integrity_records_verified_total{store="leveldb"}`] }

@@ -45,7 +45,11 @@ func buildVerifier(cfg *config, logger *slog.Logger) (*collector.Verifier, error
 	}
 	var schema *collector.Schema
 	if cfg.schemaFile != "" {
-		if schema, err = collector.LoadSchema(cfg.schemaFile); err != nil {
+		format, err := collector.ParseSchemaFormat(cfg.schemaFormat)
+		if err != nil {
+			return nil, err
+		}
+		if schema, err = collector.LoadSchema(cfg.schemaFile, format); err != nil {
 			return nil, err
 		}
 	}

@@ -60,6 +60,12 @@ for (const [n, v] of [['null', 'null'], ['false', 'false'], ['zero', '0'], ['min
   ['underflow', '1e-400'], ['minus-underflow', '-1e-400']]) {
   add('falsy-' + n, v);
 }
+// A literal without exponent that rounds to zero is falsy too.
+add('falsy-tiny-decimal', '0.' + '0'.repeat(323) + '1');
+add('falsy-minus-tiny-decimal', '-0.' + '0'.repeat(323) + '1');
+add('falsy-tiny-decimal-long', '0.' + '0'.repeat(400) + '999');
+add('truthy-denormal-decimal', '0.' + '0'.repeat(322) + '1');
+add('truthy-denormal-decimal-3', '-0.' + '0'.repeat(323) + '3');
 for (const [n, v] of [['string-zero', '"0"'], ['string-space', '" "'], ['empty-array', '[]'],
   ['empty-object', '{}'], ['true', 'true'], ['one', '1'], ['tiny', '5e-324'], ['string', '"hello"'],
   ['overflow', '1e400'], ['array', '[0,false,null,""]'], ['string-false', '"false"']]) {
@@ -283,6 +289,20 @@ addRecord('id-number-exp-key', '1e21', '{"a":1}', { key: '1000000000000000000000
 addRecord('id-string-uuid', '"0b6f2c52-6c5e-4f7e-9d0a-3f1f8a8e2b11"', '{"a":1}');
 addRecord('id-string-escaped', String.raw`"1\/2"`, '{"a":1}');
 addRecord('id-string-number-text', '"1.50"', '{"a":1}', { key: '1.50' });
+// data that rounds to zero without an exponent is falsy: the payload is {}
+addRecord('data-tiny-decimal', '"r"', '0.' + '0'.repeat(323) + '1');
+addRecord('data-minus-tiny-decimal', '"r"', '-0.' + '0'.repeat(323) + '1');
+addRecord('data-denormal-decimal', '"r"', '0.' + '0'.repeat(322) + '1');
+// a checksum written with JSON escapes is compared decoded
+const escHex = (sum, i) => JSON.stringify(sum).replace(sum[i], '\\u00' + sum.charCodeAt(i).toString(16));
+addRecord('checksum-escaped-first', '"r"', '{"a":1}', { checksum: (sum) => escHex(sum, 0) });
+addRecord('checksum-escaped-all', '"r"', '{"a":[1,2]}', {
+  checksum: (sum) => '"' + [...sum].map((c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')).join('') + '"',
+});
+addRecord('checksum-escaped-solidus-not-hex', '"r"', '{"a":1}', { checksum: (sum) => '"' + sum.slice(0, 63) + '\\/"' });
+addRecord('checksum-escaped-uppercase', '"r"', '{"a":1}', {
+  checksum: (sum) => { const i = sum.search(/[a-f]/); return '"' + sum.slice(0, i) + '\\u00' + sum.toUpperCase().charCodeAt(i).toString(16) + sum.slice(i + 1) + '"'; },
+});
 
 const names = new Set();
 const out = [];
