@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -129,7 +130,7 @@ func (r *Runner) duplicatesAfterWalk(ctx context.Context, cons *Consumer, open *
 			for i := int64(0); i < extras; i++ {
 				p := cons.Pass
 				listed := len(p.Failures)
-				p.AddFailure(report.Failure{ID: string(b.key), Reason: CheckDuplicate, Key: cons.KeyPrefix + string(b.key),
+				p.AddFailure(report.Failure{ID: string(b.key), Reason: verify.CheckDuplicate, Key: cons.KeyPrefix + string(b.key),
 					Detail: "the same id appears more than once in the store (found after the walk: the table has no index on the key)"})
 				// Found again: the open duplicate of the last pass keeps
 				// its first-seen time (and is not closed by carryOpen).

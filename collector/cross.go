@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -152,26 +153,26 @@ func (c *Cross) onlyIn(ctx context.Context, p *Pass, has, lacks *Runner, key []b
 	if _, found, err := lacks.cfg.Store.Get(ctx, key); err == nil && found {
 		return
 	}
-	p.AddFailure(report.Failure{ID: string(key), Reason: CheckMissing, Key: string(key),
+	p.AddFailure(report.Failure{ID: string(key), Reason: verify.CheckMissing, Key: string(key),
 		Detail: fmt.Sprintf("present in %s, absent from %s", has.Name(), lacks.Name())})
 }
 
 // differ re-reads a record from both stores and records it when their
 // canonical data still differ.
-func (c *Cross) differ(ctx context.Context, p *Pass, key []byte, sa, sb *Scratch) {
+func (c *Cross) differ(ctx context.Context, p *Pass, key []byte, sa, sb *verify.Scratch) {
 	oa, okA := reverify(ctx, c.A, key, sa)
 	ob, okB := reverify(ctx, c.B, key, sb)
 	if !okA || !okB || oa.Sum == ob.Sum || oa.Sum == ([32]byte{}) || ob.Sum == ([32]byte{}) {
 		return
 	}
-	p.AddFailure(report.Failure{ID: string(key), Reason: CheckChecksum, Key: string(key),
+	p.AddFailure(report.Failure{ID: string(key), Reason: verify.CheckChecksum, Key: string(key),
 		Detail: fmt.Sprintf("data differs between %s (sha256 %x) and %s (sha256 %x)", c.A.Name(), oa.Sum[:6], c.B.Name(), ob.Sum[:6])})
 }
 
-func reverify(ctx context.Context, r *Runner, key []byte, s *Scratch) (Outcome, bool) {
+func reverify(ctx context.Context, r *Runner, key []byte, s *verify.Scratch) (verify.Outcome, bool) {
 	v, found, err := r.cfg.Store.Get(ctx, key)
 	if err != nil || !found {
-		return Outcome{}, false
+		return verify.Outcome{}, false
 	}
 	return r.cfg.Verifier.Verify(store.Record{Key: key, Value: v}, s), true
 }
@@ -184,7 +185,7 @@ func (c *Cross) Status() Status {
 	if c.last != nil {
 		l := c.last.status()
 		s.Last = &l
-		s.Missing = c.last.ByCheck[checkIndex(CheckMissing)]
+		s.Missing = c.last.ByCheck[verify.CheckIndex(verify.CheckMissing)]
 	}
 	return s
 }

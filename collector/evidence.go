@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -74,7 +75,9 @@ func (o *openSet) take(prefix string, key []byte, keep func(report.Failure) bool
 // byKeyOnly is true for failures that reading the record's key cannot
 // close: a damaged block's read failure (the key only locates it) and a
 // duplicate (its twin, read first, has the same key and verifies).
-func byKeyOnly(f report.Failure) bool { return f.Reason == CheckRead || f.Reason == CheckDuplicate }
+func byKeyOnly(f report.Failure) bool {
+	return f.Reason == verify.CheckRead || f.Reason == verify.CheckDuplicate
+}
 
 func never(report.Failure) bool { return false }
 
@@ -108,7 +111,7 @@ func (r *Runner) noteMissingLocked(p *Pass, open *openSet, key []byte, listedBef
 	prev, wasOpen := open.take(r.cfg.KeyPrefix, key, never)
 	if len(p.Failures) == listedBefore {
 		if wasOpen {
-			prev.Reason, prev.Detail = CheckMissing, missingDetail
+			prev.Reason, prev.Detail = verify.CheckMissing, missingDetail
 			p.List(prev)
 		}
 		return
@@ -135,7 +138,7 @@ func (r *Runner) carryOpen(ctx context.Context, p *Pass, open *openSet) {
 		}
 		restored := false
 		switch {
-		case f.Reason == CheckRead || f.Reason == CheckDuplicate:
+		case f.Reason == verify.CheckRead || f.Reason == verify.CheckDuplicate:
 			restored = true
 		case f.KeySHA256 == "" && len(f.Key) >= len(r.cfg.KeyPrefix):
 			key := []byte(f.Key[len(r.cfg.KeyPrefix):])

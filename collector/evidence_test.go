@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 )
 
 // TestEvidenceTruncatedKeys: records whose keys are too long to list in
@@ -35,7 +36,7 @@ func TestEvidenceTruncatedKeys(t *testing.T) {
 	st.keys = keep
 	for pass := 0; pass < 3; pass++ {
 		rep, err := r.RunPass(context.Background())
-		if err != nil || rep.FailuresByCheck[CheckMissing] != 2 || len(rep.Failures) != 2 {
+		if err != nil || rep.FailuresByCheck[verify.CheckMissing] != 2 || len(rep.Failures) != 2 {
 			t.Fatalf("pass %d: %v, %v, %d listed", pass, err, rep.FailuresByCheck, len(rep.Failures))
 		}
 		hashes := map[string]bool{}
@@ -52,7 +53,7 @@ func TestEvidenceTruncatedKeys(t *testing.T) {
 	st.values[long('b')] = gone[long('b')]
 	st.add(long('b'))
 	rep, err := r.RunPass(context.Background())
-	if err != nil || rep.FailuresByCheck[CheckMissing] != 1 || len(rep.Fixed) != 1 || rep.Fixed[0].KeySHA256 != report.KeySum(long('b')) {
+	if err != nil || rep.FailuresByCheck[verify.CheckMissing] != 1 || len(rep.Fixed) != 1 || rep.Fixed[0].KeySHA256 != report.KeySum(long('b')) {
 		t.Errorf("after restoring one: %v, %v, fixed %+v", err, rep.FailuresByCheck, rep.Fixed)
 	}
 }

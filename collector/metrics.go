@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 )
 
 const namespace = "sigil_integrity"
@@ -96,12 +98,12 @@ func (m *Metrics) collect(ch chan<- prometheus.Metric, s Status) {
 
 	cur, last := s.Current, s.Last
 	if cur == nil {
-		cur = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.SigningKeys)}
+		cur = &PassStatus{ByCheck: make([]int64, len(verify.Checks)), KeyRecords: make([]int64, s.SigningKeys)}
 	}
 	if last == nil {
-		last = &PassStatus{ByCheck: make([]int64, len(Checks)), KeyRecords: make([]int64, s.SigningKeys)}
+		last = &PassStatus{ByCheck: make([]int64, len(verify.Checks)), KeyRecords: make([]int64, s.SigningKeys)}
 	}
-	for i, c := range Checks {
+	for i, c := range verify.Checks {
 		gauge("current_pass_failures", float64(cur.ByCheck[i]), c)
 		gauge("last_pass_failures", float64(last.ByCheck[i]), c)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -117,7 +118,7 @@ func (p *posStore) remove(keys ...string) {
 
 func posRunner(t *testing.T, st store.Store, dir string) *Runner {
 	t.Helper()
-	v := mustVerifier(t, VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
+	v := mustVerifier(t, verify.VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
 	r, err := NewRunner(RunnerConfig{Store: st, Verifier: v, StateDir: dir, Identity: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +147,7 @@ func TestMissingNotBytewise(t *testing.T) {
 			}
 			var got []string
 			for _, f := range rep.Failures {
-				if f.Reason != CheckMissing {
+				if f.Reason != verify.CheckMissing {
 					t.Errorf("unexpected failure %+v", f)
 				}
 				got = append(got, f.ID)
@@ -155,8 +156,8 @@ func TestMissingNotBytewise(t *testing.T) {
 			want := slices.Clone(deleted)
 			slices.Sort(want)
 			want = slices.Compact(want)
-			if !slices.Equal(got, want) || rep.FailuresByCheck[CheckMissing] != int64(len(want)) {
-				t.Errorf("missing = %v (%d counted), want %v", got, rep.FailuresByCheck[CheckMissing], want)
+			if !slices.Equal(got, want) || rep.FailuresByCheck[verify.CheckMissing] != int64(len(want)) {
+				t.Errorf("missing = %v (%d counted), want %v", got, rep.FailuresByCheck[verify.CheckMissing], want)
 			}
 			if _, err := os.Stat(keysPath(dir, "pos", "last") + sortedSuffix); err != nil {
 				t.Errorf("no sorted copy of the last key list kept: %v", err)
@@ -165,8 +166,8 @@ func TestMissingNotBytewise(t *testing.T) {
 			// found again: carried, not merged twice); restored, they
 			// are fixed.
 			rep, err = r.RunPass(context.Background())
-			if err != nil || rep.FailuresByCheck[CheckMissing] != int64(len(want)) || rep.Failed != int64(len(want)) {
-				t.Errorf("third pass: %v, %d missing, want %d: %+v", err, rep.FailuresByCheck[CheckMissing], len(want), rep.Failures)
+			if err != nil || rep.FailuresByCheck[verify.CheckMissing] != int64(len(want)) || rep.Failed != int64(len(want)) {
+				t.Errorf("third pass: %v, %d missing, want %d: %+v", err, rep.FailuresByCheck[verify.CheckMissing], len(want), rep.Failures)
 			}
 			for _, k := range want {
 				st.rows = append(st.rows, posRow{k, posValue(k, 0)})
@@ -205,15 +206,15 @@ func TestDuplicatesUnordered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int64{CheckDuplicate: 3, CheckDecode: 1}
-	if len(rep.FailuresByCheck) != len(want) || rep.FailuresByCheck[CheckDuplicate] != 3 || rep.FailuresByCheck[CheckDecode] != 1 {
+	want := map[string]int64{verify.CheckDuplicate: 3, verify.CheckDecode: 1}
+	if len(rep.FailuresByCheck) != len(want) || rep.FailuresByCheck[verify.CheckDuplicate] != 3 || rep.FailuresByCheck[verify.CheckDecode] != 1 {
 		t.Errorf("failures by check = %v, want %v (%+v)", rep.FailuresByCheck, want, rep.Failures)
 	}
 	if rep.Checked != int64(len(st.rows)) {
 		t.Errorf("checked %d, want %d (the moved row once)", rep.Checked, len(st.rows))
 	}
 	for _, f := range rep.Failures {
-		if f.Reason == CheckDuplicate && f.ID != "70" && f.ID != "140" {
+		if f.Reason == verify.CheckDuplicate && f.ID != "70" && f.ID != "140" {
 			t.Errorf("false duplicate %+v", f)
 		}
 	}
@@ -238,7 +239,7 @@ func (m *movingStore) Scan(ctx context.Context, after []byte, fn func(store.Reco
 // chunk from the last record's Cursor: every record once, in order.
 func TestWalkChunksByCursor(t *testing.T) {
 	st := newPosStore(store.Unordered, 1000)
-	v := mustVerifier(t, VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
+	v := mustVerifier(t, verify.VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
 	w := &Walker{Store: st, Verifier: v, Pacer: chunkPacer(7)}
 	var got []string
 	err := w.Walk(context.Background(), nil, func(r Result) error {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -39,7 +40,7 @@ func NewPass(storeName string, started time.Time, keys, maxFailures int) *Pass {
 	return &Pass{
 		Store:       storeName,
 		Started:     started,
-		ByCheck:     make([]int64, len(Checks)),
+		ByCheck:     make([]int64, len(verify.Checks)),
 		KeyRecords:  make([]int64, keys),
 		Failures:    []report.Failure{},
 		MaxFailures: maxFailures,
@@ -59,7 +60,7 @@ func total(counts []int64) int64 {
 }
 
 // Count adds one verified record's outcome.
-func (p *Pass) Count(o Outcome, f report.Failure) {
+func (p *Pass) Count(o verify.Outcome, f report.Failure) {
 	p.Checked++
 	if o.KeyIndex >= 0 && o.KeyIndex < len(p.KeyRecords) {
 		p.KeyRecords[o.KeyIndex]++
@@ -74,7 +75,7 @@ func (p *Pass) Count(o Outcome, f report.Failure) {
 // this pass's walk (missing records), or one from Count. Its id, key and
 // detail are cut to their bounds (report.Failure.Bounded).
 func (p *Pass) AddFailure(f report.Failure) {
-	if i := checkIndex(f.Reason); i >= 0 {
+	if i := verify.CheckIndex(f.Reason); i >= 0 {
 		p.ByCheck[i]++
 	}
 	if len(p.Failures) < p.MaxFailures {
@@ -90,7 +91,7 @@ func (p *Pass) AddFailure(f report.Failure) {
 // that a pass's own failures never push the evidence of older ones out
 // of the report.
 func (p *Pass) Carry(f report.Failure) {
-	if i := checkIndex(f.Reason); i >= 0 {
+	if i := verify.CheckIndex(f.Reason); i >= 0 {
 		p.ByCheck[i]++
 	}
 	if len(p.Failures) < 2*p.MaxFailures {
@@ -113,7 +114,7 @@ func (p *Pass) List(f report.Failure) {
 // Fixed removes the listed failure i, which a re-check found fixed.
 func (p *Pass) Fixed(i int) {
 	f := p.Failures[i]
-	if j := checkIndex(f.Reason); j >= 0 && p.ByCheck[j] > 0 {
+	if j := verify.CheckIndex(f.Reason); j >= 0 && p.ByCheck[j] > 0 {
 		p.ByCheck[j]--
 	}
 	p.Failures = append(p.Failures[:i], p.Failures[i+1:]...)
@@ -124,7 +125,7 @@ func (p *Pass) Report(finished time.Time, complete bool) *report.Report {
 	byCheck := map[string]int64{}
 	for i, c := range p.ByCheck {
 		if c > 0 {
-			byCheck[Checks[i]] = c
+			byCheck[verify.Checks[i]] = c
 		}
 	}
 	failed := p.Failed()
@@ -152,10 +153,10 @@ func (p *Pass) Report(finished time.Time, complete bool) *report.Report {
 // advances the cursor.
 type Consumer struct {
 	Store     store.Store
-	Verifier  *Verifier
+	Verifier  *verify.Verifier
 	KeyPrefix string // prepended to keys in reports (LevelDB prefix)
 	Pass      *Pass
-	scratch   *Scratch
+	scratch   *verify.Scratch
 }
 
 // Sink is the Walker's sink.
@@ -166,7 +167,7 @@ func (c *Consumer) Sink(ctx context.Context) func(Result) error {
 		if grouped {
 			o = c.dedupe(r.Key, o)
 		}
-		if !o.OK() && o.Check != CheckRead && !o.Unread {
+		if !o.OK() && o.Check != verify.CheckRead && !o.Unread {
 			var keep bool
 			o, keep = c.reread(ctx, r.Key, o)
 			if !keep {
@@ -190,7 +191,7 @@ func (c *Consumer) Sink(ctx context.Context) func(Result) error {
 }
 
 // Failure describes a failing record for the report.
-func (c *Consumer) Failure(key []byte, o Outcome) report.Failure {
+func (c *Consumer) Failure(key []byte, o verify.Outcome) report.Failure {
 	id := o.ID
 	if id == "" {
 		id = string(key)
@@ -203,14 +204,14 @@ func (c *Consumer) Failure(key []byte, o Outcome) report.Failure {
 // that passed the key check has id == key, so a duplicate is always the
 // record right after its twin, and the cursor is that twin's key. An
 // Unordered walk is deduplicated after the pass (Runner.afterWalk).
-func (c *Consumer) dedupe(key []byte, o Outcome) Outcome {
+func (c *Consumer) dedupe(key []byte, o verify.Outcome) verify.Outcome {
 	p := c.Pass
 	if !p.HaveCursor || c.Store.Compare(key, p.Cursor) != 0 {
 		return o
 	}
 	switch o.Check {
-	case "", CheckChecksum, CheckSignature, CheckSchema:
-		d := fail(o.ID, CheckDuplicate, "the same id appears more than once in the store")
+	case "", verify.CheckChecksum, verify.CheckSignature, verify.CheckSchema:
+		d := verify.Fail(o.ID, verify.CheckDuplicate, "the same id appears more than once in the store")
 		d.Sum = o.Sum
 		return d
 	}
@@ -220,8 +221,8 @@ func (c *Consumer) dedupe(key []byte, o Outcome) Outcome {
 // reread reads a failing record again and verifies it once more, so that a
 // record caught mid-write or a transient fault is not reported. keep is
 // false when the record is gone (deleted by the app since it was read).
-func (c *Consumer) reread(ctx context.Context, key []byte, o Outcome) (Outcome, bool) {
-	if o.Check == CheckDuplicate {
+func (c *Consumer) reread(ctx context.Context, key []byte, o verify.Outcome) (verify.Outcome, bool) {
+	if o.Check == verify.CheckDuplicate {
 		return o, true // a second copy cannot be re-read by key
 	}
 	value, found, err := c.Store.Get(ctx, key)
@@ -229,7 +230,7 @@ func (c *Consumer) reread(ctx context.Context, key []byte, o Outcome) (Outcome, 
 	case err != nil && errors.Is(err, store.ErrUnavailable):
 		return o, true
 	case err != nil:
-		return fail(o.ID, CheckRead, "re-read failed: "+oneLine(err)), true
+		return verify.Fail(o.ID, verify.CheckRead, "re-read failed: "+verify.OneLine(err)), true
 	case !found:
 		return o, false
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 )
 
 var passT0 = time.Date(2026, 11, 25, 22, 0, 0, 0, time.UTC)
@@ -35,7 +36,7 @@ func failStep(id, reason string) passStep {
 }
 
 func missingStep(id string) passStep {
-	return passStep{failure: failure(id, CheckMissing), key: -1, missing: true}
+	return passStep{failure: failure(id, verify.CheckMissing), key: -1, missing: true}
 }
 
 func (s passStep) apply(p *Pass) {
@@ -43,7 +44,7 @@ func (s passStep) apply(p *Pass) {
 		p.AddFailure(s.failure)
 		return
 	}
-	p.Count(Outcome{ID: s.failure.ID, Check: s.failure.Reason, KeyIndex: s.key}, s.failure)
+	p.Count(verify.Outcome{ID: s.failure.ID, Check: s.failure.Reason, KeyIndex: s.key}, s.failure)
 }
 
 // checkReportInvariants checks what a Report rendered by a Pass promises
@@ -97,13 +98,13 @@ func TestPassCounts(t *testing.T) {
 			max:  10,
 			keys: 1,
 			steps: []passStep{
-				okStep(0), failStep("a", CheckSignature), okStep(0),
-				failStep("b", CheckChecksum), failStep("c", CheckSignature),
+				okStep(0), failStep("a", verify.CheckSignature), okStep(0),
+				failStep("b", verify.CheckChecksum), failStep("c", verify.CheckSignature),
 			},
 			want: report.Report{
 				Checked: 5, OK: 2, Failed: 3,
-				Failures:        []report.Failure{failure("a", CheckSignature), failure("b", CheckChecksum), failure("c", CheckSignature)},
-				FailuresByCheck: map[string]int64{CheckSignature: 2, CheckChecksum: 1},
+				Failures:        []report.Failure{failure("a", verify.CheckSignature), failure("b", verify.CheckChecksum), failure("c", verify.CheckSignature)},
+				FailuresByCheck: map[string]int64{verify.CheckSignature: 2, verify.CheckChecksum: 1},
 				KeyRecords:      []int64{2},
 			},
 		},
@@ -112,14 +113,14 @@ func TestPassCounts(t *testing.T) {
 			max:  2,
 			keys: 1,
 			steps: []passStep{
-				failStep("a", CheckRead), failStep("b", CheckDecode),
-				failStep("c", CheckDecode), okStep(0), missingStep("d"),
+				failStep("a", verify.CheckRead), failStep("b", verify.CheckDecode),
+				failStep("c", verify.CheckDecode), okStep(0), missingStep("d"),
 			},
 			want: report.Report{
 				// d is missing: a failure, but not a checked record.
 				Checked: 4, OK: 0, Failed: 4,
-				Failures:          []report.Failure{failure("a", CheckRead), failure("b", CheckDecode)},
-				FailuresByCheck:   map[string]int64{CheckRead: 1, CheckDecode: 2, CheckMissing: 1},
+				Failures:          []report.Failure{failure("a", verify.CheckRead), failure("b", verify.CheckDecode)},
+				FailuresByCheck:   map[string]int64{verify.CheckRead: 1, verify.CheckDecode: 2, verify.CheckMissing: 1},
 				FailuresTruncated: 2,
 				KeyRecords:        []int64{1},
 			},
@@ -128,10 +129,10 @@ func TestPassCounts(t *testing.T) {
 			name:  "cap below one is one",
 			max:   0,
 			keys:  1,
-			steps: []passStep{failStep("a", CheckKey), failStep("b", CheckKey)},
+			steps: []passStep{failStep("a", verify.CheckKey), failStep("b", verify.CheckKey)},
 			want: report.Report{
-				Checked: 2, Failed: 2, Failures: []report.Failure{failure("a", CheckKey)},
-				FailuresByCheck: map[string]int64{CheckKey: 2}, FailuresTruncated: 1,
+				Checked: 2, Failed: 2, Failures: []report.Failure{failure("a", verify.CheckKey)},
+				FailuresByCheck: map[string]int64{verify.CheckKey: 2}, FailuresTruncated: 1,
 				KeyRecords: []int64{0},
 			},
 		},
@@ -142,8 +143,8 @@ func TestPassCounts(t *testing.T) {
 			steps: []passStep{okStep(0), okStep(0), okStep(0), missingStep("x"), missingStep("y")},
 			want: report.Report{
 				Checked: 3, OK: 1, Failed: 2,
-				Failures:        []report.Failure{failure("x", CheckMissing), failure("y", CheckMissing)},
-				FailuresByCheck: map[string]int64{CheckMissing: 2},
+				Failures:        []report.Failure{failure("x", verify.CheckMissing), failure("y", verify.CheckMissing)},
+				FailuresByCheck: map[string]int64{verify.CheckMissing: 2},
 				KeyRecords:      []int64{3},
 			},
 		},
@@ -154,8 +155,8 @@ func TestPassCounts(t *testing.T) {
 			steps: []passStep{okStep(0), missingStep("x"), missingStep("y"), missingStep("z")},
 			want: report.Report{
 				Checked: 1, OK: 0, Failed: 3,
-				Failures:        []report.Failure{failure("x", CheckMissing), failure("y", CheckMissing), failure("z", CheckMissing)},
-				FailuresByCheck: map[string]int64{CheckMissing: 3},
+				Failures:        []report.Failure{failure("x", verify.CheckMissing), failure("y", verify.CheckMissing), failure("z", verify.CheckMissing)},
+				FailuresByCheck: map[string]int64{verify.CheckMissing: 3},
 				KeyRecords:      []int64{1},
 			},
 		},
@@ -183,7 +184,7 @@ func TestPassCounts(t *testing.T) {
 // no allocation at all.
 func TestPassCapBoundsMemory(t *testing.T) {
 	const n, capped = 1_000_000, 100
-	reasons := []string{CheckRead, CheckDecode, CheckChecksum, CheckSignature}
+	reasons := []string{verify.CheckRead, verify.CheckDecode, verify.CheckChecksum, verify.CheckSignature}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -193,7 +194,7 @@ func TestPassCapBoundsMemory(t *testing.T) {
 	for i := range n {
 		f.ID = reasons[i%len(reasons)] // no per-iteration string building
 		f.Reason = reasons[i%len(reasons)]
-		p.Count(Outcome{ID: f.ID, Check: f.Reason, KeyIndex: -1}, f)
+		p.Count(verify.Outcome{ID: f.ID, Check: f.Reason, KeyIndex: -1}, f)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -222,7 +223,7 @@ func TestPassCapBoundsMemory(t *testing.T) {
 	}
 	checkReportInvariants(t, r)
 
-	o := Outcome{ID: f.ID, Check: f.Reason, KeyIndex: 1}
+	o := verify.Outcome{ID: f.ID, Check: f.Reason, KeyIndex: 1}
 	if allocs := testing.AllocsPerRun(1000, func() { p.AddFailure(f) }); allocs != 0 {
 		t.Errorf("AddFailure past the cap allocates %.1f times per call, want 0", allocs)
 	}
@@ -238,20 +239,20 @@ func TestPassFixed(t *testing.T) {
 	p := NewPass("postgres", passT0, 1, 3)
 	okStep(0).apply(p)
 	for _, id := range []string{"a", "b", "c", "d"} {
-		failStep(id, CheckChecksum).apply(p)
+		failStep(id, verify.CheckChecksum).apply(p)
 	}
-	failStep("e", CheckSignature).apply(p)
+	failStep("e", verify.CheckSignature).apply(p)
 
 	p.Fixed(1) // b
 	r := p.Report(passT0, false)
 	checkReportInvariants(t, r)
 	want := &report.Report{
 		Checked: 6, OK: 2, Failed: 4,
-		Failures:        []report.Failure{failure("a", CheckChecksum), failure("c", CheckChecksum)},
+		Failures:        []report.Failure{failure("a", verify.CheckChecksum), failure("c", verify.CheckChecksum)},
 		Store:           "postgres",
 		StartedAt:       passT0,
 		FinishedAt:      passT0,
-		FailuresByCheck: map[string]int64{CheckChecksum: 3, CheckSignature: 1},
+		FailuresByCheck: map[string]int64{verify.CheckChecksum: 3, verify.CheckSignature: 1},
 		// d and e were past the cap when they failed.
 		FailuresTruncated: 2,
 		KeyRecords:        []int64{1},
@@ -262,7 +263,7 @@ func TestPassFixed(t *testing.T) {
 
 	// The freed slot lists the next failure; a check at zero disappears
 	// from failures_by_check.
-	failStep("f", CheckSchema).apply(p)
+	failStep("f", verify.CheckSchema).apply(p)
 	if got := p.Failures[len(p.Failures)-1].ID; got != "f" {
 		t.Errorf("the failure after a fix went to %q, want it listed in the freed slot", got)
 	}
@@ -271,7 +272,7 @@ func TestPassFixed(t *testing.T) {
 	}
 	r = p.Report(passT0, false)
 	checkReportInvariants(t, r)
-	if _, ok := r.FailuresByCheck[CheckSchema]; ok {
+	if _, ok := r.FailuresByCheck[verify.CheckSchema]; ok {
 		t.Errorf("failures_by_check keeps a zero entry: %v", r.FailuresByCheck)
 	}
 	if len(r.Failures) != 0 || r.Failed != 2 || r.OK != 5 || r.Checked != 7 || r.FailuresTruncated != 2 {
@@ -286,7 +287,7 @@ func TestPassKeyRecords(t *testing.T) {
 		okStep(0), okStep(2), okStep(2),
 		okStep(-1), // counted as checked, under no key
 		okStep(3),  // out of range: not counted, and no panic
-		{failure: failure("s", CheckSchema), key: 1}, // a record can verify and still fail a later check
+		{failure: failure("s", verify.CheckSchema), key: 1}, // a record can verify and still fail a later check
 	} {
 		s.apply(p)
 	}
@@ -305,21 +306,21 @@ func TestPassKeyRecords(t *testing.T) {
 func TestPassReportIsASnapshot(t *testing.T) {
 	p := NewPass("leveldb", passT0, 1, 10)
 	okStep(0).apply(p)
-	failStep("a", CheckRead).apply(p)
-	failStep("b", CheckRead).apply(p)
+	failStep("a", verify.CheckRead).apply(p)
+	failStep("b", verify.CheckRead).apply(p)
 	r := p.Report(passT0, false)
 	want := &report.Report{
 		Checked: 3, OK: 1, Failed: 2,
-		Failures:        []report.Failure{failure("a", CheckRead), failure("b", CheckRead)},
+		Failures:        []report.Failure{failure("a", verify.CheckRead), failure("b", verify.CheckRead)},
 		Store:           "leveldb",
 		StartedAt:       passT0,
 		FinishedAt:      passT0,
-		FailuresByCheck: map[string]int64{CheckRead: 2},
+		FailuresByCheck: map[string]int64{verify.CheckRead: 2},
 		KeyRecords:      []int64{1},
 	}
 
 	p.Fixed(0)
-	failStep("c", CheckChecksum).apply(p)
+	failStep("c", verify.CheckChecksum).apply(p)
 	okStep(0).apply(p)
 	missingStep("d").apply(p)
 	if diff := cmp.Diff(want, r); diff != "" {
@@ -328,7 +329,7 @@ func TestPassReportIsASnapshot(t *testing.T) {
 
 	before := p.Report(passT0, false)
 	r.Failures[0].ID = "changed"
-	r.FailuresByCheck[CheckRead] = 99
+	r.FailuresByCheck[verify.CheckRead] = 99
 	r.KeyRecords[0] = 99
 	after := p.Report(passT0, false)
 	if diff := cmp.Diff(before, after); diff != "" {
@@ -341,8 +342,8 @@ func TestPassReportIsASnapshot(t *testing.T) {
 // copy gives the same report as going on from the original, so a restart
 // counts every record once.
 func TestPassJSONRoundTrip(t *testing.T) {
-	first := []passStep{okStep(0), failStep("a", CheckChecksum), okStep(1), failStep("b", CheckSignature), failStep("c", CheckKey), missingStep("m")}
-	rest := []passStep{okStep(0), failStep("d", CheckSchema), missingStep("n"), okStep(1)}
+	first := []passStep{okStep(0), failStep("a", verify.CheckChecksum), okStep(1), failStep("b", verify.CheckSignature), failStep("c", verify.CheckKey), missingStep("m")}
+	rest := []passStep{okStep(0), failStep("d", verify.CheckSchema), missingStep("n"), okStep(1)}
 
 	p := NewPass("leveldb", time.Date(2026, 11, 25, 23, 0, 0, 0, time.FixedZone("CET", 3600)), 2, 3)
 	for _, s := range first {
@@ -406,7 +407,7 @@ func TestPassProgressFile(t *testing.T) {
 	last := NewPass("leveldb", passT0.Add(-24*time.Hour), 2, 2)
 	for i := range 5 {
 		okStep(i % 2).apply(cur)
-		failStep(fmt.Sprint("x", i), CheckDuplicate).apply(last)
+		failStep(fmt.Sprint("x", i), verify.CheckDuplicate).apply(last)
 	}
 	missingStep("gone").apply(last)
 	cur.Cursor, cur.HaveCursor = []byte("sigil-0004"), true

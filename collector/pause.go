@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/internal/atomicfile"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 )
 
 // A pause is kept in the state directory (pause-<store>.json), so that a
@@ -65,7 +66,7 @@ func (r *Runner) savePause(at time.Time) error {
 func (r *Runner) loadSavedPause() error {
 	at, err := loadPause(r.cfg.StateDir, r.Name())
 	if err != nil {
-		return fmt.Errorf("read the pause file in %q: %w", r.cfg.StateDir, unwrapPathError(err))
+		return fmt.Errorf("read the pause file in %q: %w", r.cfg.StateDir, verify.UnwrapPathError(err))
 	}
 	if !at.IsZero() {
 		r.paused, r.pausedAt = true, at

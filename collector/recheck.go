@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -39,7 +40,7 @@ func (r *Runner) Recheck(ctx context.Context) int {
 		}
 		for _, f := range p.Failures {
 			switch {
-			case f.Reason == CheckRead, f.Reason == CheckDuplicate:
+			case f.Reason == verify.CheckRead, f.Reason == verify.CheckDuplicate:
 				continue
 			case f.KeySHA256 != "": // truncated: cannot be read by key
 				continue
@@ -104,7 +105,7 @@ func (r *Runner) lastPass() *Pass {
 
 func (r *Runner) missingLocked() int64 {
 	if p := r.lastPass(); p != nil {
-		return p.ByCheck[checkIndex(CheckMissing)]
+		return p.ByCheck[verify.CheckIndex(verify.CheckMissing)]
 	}
 	return 0
 }

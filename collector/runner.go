@@ -13,6 +13,7 @@ import (
 
 	"github.com/sigil/sigil-integrity-exporter/collector/pace"
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -38,7 +39,7 @@ type RunnerConfig struct {
 	// exporter at another database never reports its records as missing.
 	Identity    string
 	KeyPrefix   string // prepended to keys in reports
-	Verifier    *Verifier
+	Verifier    *verify.Verifier
 	Workers     int
 	Archive     *report.Archive // nil: no reports written
 	MaxFailures int
@@ -122,7 +123,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		return r, nil
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
-		return nil, fmt.Errorf("state directory %q: %w", cfg.StateDir, unwrapPathError(err))
+		return nil, fmt.Errorf("state directory %q: %w", cfg.StateDir, verify.UnwrapPathError(err))
 	}
 	if cfg.Pacer != nil { // a paused walk matters only to serve
 		if err := r.loadSavedPause(); err != nil {
@@ -138,7 +139,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 			r.log.Warn("cannot set the damaged progress file aside; the next checkpoint replaces it", "file", bad, "err", err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("read progress in %q: %w", cfg.StateDir, unwrapPathError(err))
+		return nil, fmt.Errorf("read progress in %q: %w", cfg.StateDir, verify.UnwrapPathError(err))
 	default:
 		r.cur, r.last, r.fixed = s.Current, s.Last, s.Fixed
 		if s.Identity != cfg.Identity && (s.Current != nil || s.Last != nil) {
@@ -210,7 +211,7 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 		if counted {
 			r.noteCountedLocked(p, open, res.Key, failedBefore, listedBefore)
 			r.counters.verified++
-			if res.Outcome.Check == CheckRead {
+			if res.Outcome.Check == verify.CheckRead {
 				r.counters.readErrors++
 			}
 			r.lastProg = r.now()
@@ -345,7 +346,7 @@ func (r *Runner) noteMissing(ctx context.Context, cons *Consumer, open *openSet,
 	if _, found, err := r.cfg.Store.Get(ctx, key); err == nil && found {
 		return // present after all (written behind the walk's cursor)
 	}
-	f := report.Failure{ID: string(key), Reason: CheckMissing, Key: r.cfg.KeyPrefix + string(key), Detail: missingDetail}
+	f := report.Failure{ID: string(key), Reason: verify.CheckMissing, Key: r.cfg.KeyPrefix + string(key), Detail: missingDetail}
 	r.mu.Lock()
 	listed := len(cons.Pass.Failures)
 	cons.Pass.AddFailure(f)
@@ -414,7 +415,7 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 		r.cur = nil
 		r.fast = false
 		r.fastLim = nil
-		r.missing = p.ByCheck[checkIndex(CheckMissing)]
+		r.missing = p.ByCheck[verify.CheckIndex(verify.CheckMissing)]
 		rep := p.Report(now, true)
 		rep.Fixed = r.fixedListLocked()
 		return rep

@@ -12,11 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 )
 
 func newTestRunner(t *testing.T, st *listStore, stateDir string) *Runner {
 	t.Helper()
-	v := mustVerifier(t, VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
+	v := mustVerifier(t, verify.VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
 	r, err := NewRunner(RunnerConfig{Store: st, Verifier: v, StateDir: stateDir, Identity: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -47,8 +48,8 @@ sigil_integrity_last_pass_records{store="mem"} 100
 	if err := testutil.CollectAndCompare(m, strings.NewReader(want), "sigil_integrity_last_pass_records"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(m, "sigil_integrity_last_pass_failures"); n != len(Checks) {
-		t.Errorf("%d last_pass_failures series, want one per check (%d)", n, len(Checks))
+	if n := testutil.CollectAndCount(m, "sigil_integrity_last_pass_failures"); n != len(verify.Checks) {
+		t.Errorf("%d last_pass_failures series, want one per check (%d)", n, len(verify.Checks))
 	}
 }
 
@@ -81,13 +82,13 @@ func TestMissingBetweenPasses(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for _, f := range rep.Failures {
-		if f.Reason != CheckMissing {
+		if f.Reason != verify.CheckMissing {
 			t.Errorf("unexpected failure %+v", f)
 		}
 		got[f.ID] = true
 	}
-	if len(got) != len(deleted) || rep.FailuresByCheck[CheckMissing] != int64(len(deleted)) {
-		t.Errorf("missing = %v (%d counted), want %v", got, rep.FailuresByCheck[CheckMissing], deleted)
+	if len(got) != len(deleted) || rep.FailuresByCheck[verify.CheckMissing] != int64(len(deleted)) {
+		t.Errorf("missing = %v (%d counted), want %v", got, rep.FailuresByCheck[verify.CheckMissing], deleted)
 	}
 	for k := range deleted {
 		if !got[k] {
@@ -108,11 +109,11 @@ func TestMissingBetweenPasses(t *testing.T) {
 			r = newTestRunner(t, st, dir) // a restart
 		}
 		rep, err = r.RunPass(context.Background())
-		if err != nil || rep.FailuresByCheck[CheckMissing] != int64(len(deleted)) || len(rep.Failures) != len(deleted) {
-			t.Fatalf("pass %d after the deletion: %v, %d missing, listed %+v", pass, err, rep.FailuresByCheck[CheckMissing], rep.Failures)
+		if err != nil || rep.FailuresByCheck[verify.CheckMissing] != int64(len(deleted)) || len(rep.Failures) != len(deleted) {
+			t.Fatalf("pass %d after the deletion: %v, %d missing, listed %+v", pass, err, rep.FailuresByCheck[verify.CheckMissing], rep.Failures)
 		}
 		for _, f := range rep.Failures {
-			if !deleted[f.ID] || f.Reason != CheckMissing || !f.FirstSeen.Equal(firstSeen[f.ID]) || f.FirstSeen.IsZero() {
+			if !deleted[f.ID] || f.Reason != verify.CheckMissing || !f.FirstSeen.Equal(firstSeen[f.ID]) || f.FirstSeen.IsZero() {
 				t.Errorf("pass %d: %+v, want missing first seen %v", pass, f, firstSeen[f.ID])
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
 	"github.com/sigil/sigil-integrity-exporter/collector/pace"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 )
 
 // scheduleCase feeds scheduleLog one snapshot a second: f returns the
@@ -133,7 +134,7 @@ func TestServeScheduleLogDoesNotFlap(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := newListStore(140) // 70 records/s needed, 72 allowed
-	v := mustVerifier(t, VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
+	v := mustVerifier(t, verify.VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
 	r, err := NewRunner(RunnerConfig{Store: st, Verifier: v, Pacer: p, Identity: "test", Logger: logger})
 	if err != nil {
 		t.Fatal(err)

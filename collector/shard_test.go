@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -50,7 +51,7 @@ func (m *listStore) Close() error            { return nil }
 func TestShardCoverage(t *testing.T) {
 	const records = 20000
 	st := newListStore(records)
-	v, err := NewVerifier(VerifierConfig{Canonical: canonical.JS})
+	v, err := verify.NewVerifier(verify.VerifierConfig{Canonical: canonical.JS})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigil/sigil-integrity-exporter/collector/internal/atomicfile"
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 )
 
 const stateVersion = 1
@@ -90,7 +91,7 @@ func writeState(dir, storeName string, b []byte) error {
 
 // valid checks what a resumed pass relies on.
 func (p *Pass) valid() bool {
-	if len(p.ByCheck) != len(Checks) || p.Checked < 0 || p.MaxFailures < 1 || p.KeysFileSize < 0 {
+	if len(p.ByCheck) != len(verify.Checks) || p.Checked < 0 || p.MaxFailures < 1 || p.KeysFileSize < 0 {
 		return false
 	}
 	for _, c := range p.ByCheck {

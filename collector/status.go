@@ -10,7 +10,7 @@ import (
 // PassStatus is a snapshot of one pass's counts.
 type PassStatus struct {
 	Checked    int64
-	ByCheck    []int64 // indexed like Checks
+	ByCheck    []int64 // indexed like verify.Checks
 	KeyRecords []int64
 	Started    time.Time
 	Deadline   time.Time

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -26,14 +27,14 @@ type Result struct {
 	// not the key (store.Record.Cursor); nil: Key. Valid only during the
 	// sink call.
 	Cursor  []byte
-	Outcome Outcome
+	Outcome verify.Outcome
 }
 
 // Walker streams a store through the verifier with every core, and hands
 // the outcomes back in the store's key order.
 type Walker struct {
 	Store    store.Store
-	Verifier *Verifier
+	Verifier *verify.Verifier
 	Workers  int   // default: GOMAXPROCS
 	Pacer    Pacer // nil: full speed
 	Shard    Shard // the share of the key space to verify; zero: all
@@ -51,7 +52,7 @@ type item struct {
 	key, value     []byte
 	cursor         []byte
 	err            error
-	out            Outcome
+	out            verify.Outcome
 	ks, vs, ve, ce int
 	null           bool
 }
@@ -90,7 +91,7 @@ func (w *Walker) Walk(ctx context.Context, after []byte, sink func(Result) error
 				for j := range b.items {
 					it := &b.items[j]
 					if it.oversize > 0 {
-						it.out = w.Verifier.oversized(it.oversize)
+						it.out = w.Verifier.Oversized(it.oversize)
 						continue
 					}
 					it.out = w.Verifier.Verify(store.Record{Key: it.key, Value: it.value, Err: it.err}, s)
@@ -200,7 +201,7 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 			if b == nil {
 				b = newBatch(free)
 			}
-			b.add(rec, w.Verifier.cfg.MaxRecordBytes)
+			b.add(rec, w.Verifier.MaxRecordBytes())
 			cursor = append(cursor[:0], pos...)
 			n++
 			if len(b.items) >= batchSize || len(b.arena) >= batchBytes {

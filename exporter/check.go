@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigil/sigil-integrity-exporter/collector"
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 )
 
 // runCheck runs one full pass over every configured store at full speed,
@@ -55,7 +56,7 @@ func runCheck(ctx context.Context, cfg *config, logger *slog.Logger, stdout, std
 		}
 	}
 	fmt.Fprintf(stdout, "Checked %d sigils. %d failures.\n", checked, failed)
-	for _, c := range collector.Checks {
+	for _, c := range verify.Checks {
 		if n := byCheck[c]; n > 0 {
 			fmt.Fprintf(stdout, "  %s: %d\n", c, n)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sigil/sigil-integrity-exporter/collector"
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 	"github.com/sigil/sigil-integrity-exporter/store/leveldb"
 	"github.com/sigil/sigil-integrity-exporter/store/postgres"
@@ -28,12 +29,12 @@ type target struct {
 
 // buildVerifier loads key files and the schema and builds the verifier.
 // Every error is one line that names the file and what to do.
-func buildVerifier(cfg *config, logger *slog.Logger) (*collector.Verifier, error) {
+func buildVerifier(cfg *config, logger *slog.Logger) (*verify.Verifier, error) {
 	mode, err := canonical.ParseMode(cfg.canonical)
 	if err != nil {
 		return nil, err
 	}
-	keys, warnings, err := collector.LoadSigningKeys(cfg.keyFiles)
+	keys, warnings, err := verify.LoadSigningKeys(cfg.keyFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -43,21 +44,21 @@ func buildVerifier(cfg *config, logger *slog.Logger) (*collector.Verifier, error
 	if len(keys) == 0 {
 		logger.Info("no --verify.key-file given: the signature check is off")
 	}
-	var schema *collector.Schema
+	var schema *verify.Schema
 	if cfg.schemaFile != "" {
-		format, err := collector.ParseSchemaFormat(cfg.schemaFormat)
+		format, err := verify.ParseSchemaFormat(cfg.schemaFormat)
 		if err != nil {
 			return nil, err
 		}
-		if schema, err = collector.LoadSchema(cfg.schemaFile, format); err != nil {
+		if schema, err = verify.LoadSchema(cfg.schemaFile, format); err != nil {
 			return nil, err
 		}
 	}
-	return collector.NewVerifier(collector.VerifierConfig{
+	return verify.NewVerifier(verify.VerifierConfig{
 		Canonical:      mode,
 		RequiredFields: cfg.requiredFields,
 		Keys:           keys,
-		Signature: collector.SignatureConfig{
+		Signature: verify.SignatureConfig{
 			Algorithm: cfg.sigAlgorithm,
 			Encoding:  cfg.sigEncoding,
 			Payload:   cfg.sigPayload,

@@ -1,4 +1,4 @@
-package collector
+package verify
 
 import (
 	"bytes"
@@ -51,7 +51,7 @@ func ParseSchemaFormat(s string) (SchemaFormat, error) {
 func LoadSchema(file string, format SchemaFormat) (*Schema, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("schema file %q: %w", file, unwrapPathError(err))
+		return nil, fmt.Errorf("schema file %q: %w", file, UnwrapPathError(err))
 	}
 	defer f.Close()
 	doc, err := jsonschema.UnmarshalJSON(f)
@@ -75,11 +75,11 @@ func LoadSchema(file string, format SchemaFormat) (*Schema, error) {
 		doc = withoutFormats(doc)
 	}
 	if err := c.AddResource(abs, doc); err != nil {
-		return nil, fmt.Errorf("schema file %q: %v", file, oneLine(err))
+		return nil, fmt.Errorf("schema file %q: %v", file, OneLine(err))
 	}
 	s, err := c.Compile(abs)
 	if err != nil {
-		return nil, fmt.Errorf("schema file %q is not a valid JSON Schema: %v", file, oneLine(err))
+		return nil, fmt.Errorf("schema file %q is not a valid JSON Schema: %v", file, OneLine(err))
 	}
 	return &Schema{s: s}, nil
 }
@@ -153,14 +153,14 @@ func knownFormat(name string) bool {
 func (s *Schema) validate(doc []byte) string {
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
-		return "cannot decode for schema validation: " + oneLine(err)
+		return "cannot decode for schema validation: " + OneLine(err)
 	}
 	if err := s.s.Validate(v); err != nil {
 		var ve *jsonschema.ValidationError
 		if errors.As(err, &ve) {
 			return schemaDetail(ve)
 		}
-		return oneLine(err)
+		return OneLine(err)
 	}
 	return ""
 }
@@ -188,7 +188,7 @@ func schemaDetail(ve *jsonschema.ValidationError) string {
 	if kw := strings.Join(ve.ErrorKind.KeywordPath(), "/"); kw != "" {
 		d += kw + ": "
 	}
-	d += oneLine(ve.ErrorKind.LocalizedString(printer))
+	d += OneLine(ve.ErrorKind.LocalizedString(printer))
 	return truncateUTF8(d, maxSchemaDetail)
 }
 
@@ -204,8 +204,8 @@ func truncateUTF8(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// oneLine folds an error's text onto one line.
-func oneLine(v any) string {
+// OneLine folds an error's text onto one line.
+func OneLine(v any) string {
 	var s string
 	switch t := v.(type) {
 	case error:

@@ -1,4 +1,4 @@
-package collector
+package verify
 
 import (
 	"bytes"
@@ -41,6 +41,9 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 // KeyCount is the number of configured signing keys.
 func (v *Verifier) KeyCount() int { return len(v.cfg.Keys) }
 
+// MaxRecordBytes is the largest record read (--verify.max-record-bytes); 0: no limit.
+func (v *Verifier) MaxRecordBytes() int { return v.cfg.MaxRecordBytes }
+
 // Scratch holds one goroutine's reusable buffers.
 type Scratch struct {
 	doc    canonical.Doc
@@ -70,7 +73,7 @@ type Outcome struct {
 // OK reports whether the record passed.
 func (o Outcome) OK() bool { return o.Check == "" }
 
-func fail(id, check, detail string) Outcome {
+func Fail(id, check, detail string) Outcome {
 	return Outcome{ID: id, Check: check, Detail: detail, KeyIndex: -1}
 }
 
@@ -80,33 +83,33 @@ func fail(id, check, detail string) Outcome {
 // reports later checks as if the record were not a duplicate.
 func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 	if rec.Err != nil {
-		return fail("", CheckRead, oneLine(rec.Err))
+		return Fail("", CheckRead, OneLine(rec.Err))
 	}
 	if rec.Value == nil {
-		return fail("", CheckDecode, "the stored value is NULL")
+		return Fail("", CheckDecode, "the stored value is NULL")
 	}
 	if v.cfg.MaxRecordBytes > 0 && len(rec.Value) > v.cfg.MaxRecordBytes {
-		return v.oversized(len(rec.Value))
+		return v.Oversized(len(rec.Value))
 	}
 	doc := &s.doc
 	if err := doc.Parse(rec.Value); err != nil {
-		return fail("", CheckDecode, err.Error())
+		return Fail("", CheckDecode, err.Error())
 	}
 	// fields
 	for _, name := range v.cfg.RequiredFields {
 		raw, ok := doc.Get(name)
 		if !ok {
-			return fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is missing", name))
+			return Fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is missing", name))
 		}
 		if detail := fieldProblem(name, raw); detail != "" {
-			return fail(idOf(doc), CheckFields, detail)
+			return Fail(idOf(doc), CheckFields, detail)
 		}
 	}
 	// key: compared as bytes; the id is only made a string for a failure
 	idRaw, _ := doc.Get("id")
 	if !idMatches(idRaw, rec.Key) {
 		id := idOf(doc)
-		return fail(id, CheckKey, fmt.Sprintf("stored under key %s but its id is %s", quoteKey(rec.Key), idForDetail(idRaw, id)))
+		return Fail(id, CheckKey, fmt.Sprintf("stored under key %s but its id is %s", quoteKey(rec.Key), idForDetail(idRaw, id)))
 	}
 	// checksum
 	dataMember, _ := doc.GetMember("data")
@@ -119,7 +122,7 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		s.canon = canon // keep the grown buffer, not an alias of the record
 	}
 	if err != nil {
-		return fail(idOf(doc), CheckChecksum, fmt.Sprintf("cannot canonicalize data (%s mode): %v", v.cfg.Canonical, err))
+		return Fail(idOf(doc), CheckChecksum, fmt.Sprintf("cannot canonicalize data (%s mode): %v", v.cfg.Canonical, err))
 	}
 	sum := sha256.Sum256(canon)
 	sumHex := s.sumHex[:]
@@ -127,7 +130,7 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 	out := Outcome{KeyIndex: -1, Sum: sum}
 	if raw, ok := doc.Get("checksum"); ok && string(raw) != "null" {
 		if !checksumEqual(raw, sumHex) {
-			return withSum(fail(idOf(doc), CheckChecksum, checksumDetail(raw, sumHex, v.cfg.Canonical)), sum)
+			return withSum(Fail(idOf(doc), CheckChecksum, checksumDetail(raw, sumHex, v.cfg.Canonical)), sum)
 		}
 	}
 	// signature
@@ -137,7 +140,7 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		if !simple {
 			str, isStr := canonical.StringValue(sigRaw)
 			if !isStr {
-				return withSum(fail(idOf(doc), CheckSignature, "signature is missing or not a string"), sum)
+				return withSum(Fail(idOf(doc), CheckSignature, "signature is missing or not a string"), sum)
 			}
 			sig = []byte(str)
 		}
@@ -147,14 +150,14 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		}
 		idx, detail := s.signer.verify(sig, payload)
 		if idx < 0 {
-			return withSum(fail(idOf(doc), CheckSignature, detail), sum)
+			return withSum(Fail(idOf(doc), CheckSignature, detail), sum)
 		}
 		out.KeyIndex = idx
 	}
 	// schema
 	if v.cfg.Schema != nil {
 		if detail := v.cfg.Schema.validate(rec.Value); detail != "" {
-			f := withSum(fail(idOf(doc), CheckSchema, detail), sum)
+			f := withSum(Fail(idOf(doc), CheckSchema, detail), sum)
 			f.KeyIndex = out.KeyIndex
 			return f
 		}
@@ -162,10 +165,10 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 	return out
 }
 
-// oversized is the outcome of a record over --verify.max-record-bytes: a
+// Oversized is the outcome of a record over --verify.max-record-bytes: a
 // decode failure, left unread (and not re-read) to bound memory.
-func (v *Verifier) oversized(size int) Outcome {
-	o := fail("", CheckDecode, fmt.Sprintf("record is %d bytes, over --verify.max-record-bytes=%d: not read", size, v.cfg.MaxRecordBytes))
+func (v *Verifier) Oversized(size int) Outcome {
+	o := Fail("", CheckDecode, fmt.Sprintf("record is %d bytes, over --verify.max-record-bytes=%d: not read", size, v.cfg.MaxRecordBytes))
 	o.Unread = true
 	return o
 }

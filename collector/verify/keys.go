@@ -1,4 +1,4 @@
-package collector
+package verify
 
 import (
 	"bytes"
@@ -35,14 +35,14 @@ func LoadSigningKeys(paths []string) (keys []SigningKey, warnings []string, err 
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("key file %q: %w", p, unwrapPathError(err))
+			return nil, nil, fmt.Errorf("key file %q: %w", p, UnwrapPathError(err))
 		}
 		if fi.IsDir() {
 			return nil, nil, fmt.Errorf("key file %q is a directory: give the path of a file holding one key", p)
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("key file %q: %w", p, unwrapPathError(err))
+			return nil, nil, fmt.Errorf("key file %q: %w", p, UnwrapPathError(err))
 		}
 		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
@@ -56,9 +56,9 @@ func LoadSigningKeys(paths []string) (keys []SigningKey, warnings []string, err 
 	return keys, warnings, nil
 }
 
-// unwrapPathError drops the path from an *os.PathError, which the caller
+// UnwrapPathError drops the path from an *os.PathError, which the caller
 // already names, leaving "no such file or directory" and the like.
-func unwrapPathError(err error) error {
+func UnwrapPathError(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

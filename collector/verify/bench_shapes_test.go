@@ -1,4 +1,4 @@
-package collector
+package verify
 
 import (
 	"crypto/sha256"
@@ -14,7 +14,7 @@ import (
 // docs/PERFORMANCE.md, written by Node (testdata/node/make-shapes.js).
 func shapeRecords(tb testing.TB) map[string][]store.Record {
 	tb.Helper()
-	b, err := os.ReadFile("../testdata/bench/shapes.json")
+	b, err := os.ReadFile("../../testdata/bench/shapes.json")
 	if err != nil {
 		tb.Fatal(err)
 	}

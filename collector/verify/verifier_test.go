@@ -1,4 +1,4 @@
-package collector
+package verify
 
 import (
 	"crypto/hmac"
@@ -21,7 +21,7 @@ import (
 // TestVerifyNodeVectors: every Node vector whose stored text is a record
 // with data verifies, with the checksum and HMAC Node computed.
 func TestVerifyNodeVectors(t *testing.T) {
-	b, err := os.ReadFile("../testdata/canonical/vectors.json")
+	b, err := os.ReadFile("../../testdata/canonical/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestVerifyNodeVectors(t *testing.T) {
 // falsy ids, ...) get Node's verdict, and a failing record's id is reported
 // as the text String(rec.id) gives.
 func TestVerifyNodeRecords(t *testing.T) {
-	b, err := os.ReadFile("../testdata/canonical/vectors.json")
+	b, err := os.ReadFile("../../testdata/canonical/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package collector
+package verify
 
 import (
 	"bytes"
@@ -73,7 +73,7 @@ func newFuzzVerifiers(tb testing.TB) *fuzzVerifiers {
 	for _, f := range fuzzKeyFiles {
 		p := distinct
 		if f != "" {
-			p = filepath.Join("..", f)
+			p = filepath.Join("..", "..", f)
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -86,7 +86,7 @@ func newFuzzVerifiers(tb testing.TB) *fuzzVerifiers {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	schema, err := LoadSchema(filepath.Join("..", "deploy", "schema", "sigil-record.schema.json"), FormatAssert)
+	schema, err := LoadSchema(filepath.Join("..", "..", "deploy", "schema", "sigil-record.schema.json"), FormatAssert)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func (fv *fuzzVerifiers) checkPassed(t *testing.T, value []byte, out Outcome) {
 // from a copy.
 func fuzzSeeds(tb testing.TB) [][2][]byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "canonical", "vectors.json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "canonical", "vectors.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func fuzzSeeds(tb testing.TB) [][2][]byte {
 		tb.Fatal("no vectors in testdata/canonical/vectors.json")
 	}
 	n := len(seeds)
-	db := testutil.CopyDir(tb, filepath.Join("..", "testdata", "leveldb", "sigils-db"))
+	db := testutil.CopyDir(tb, filepath.Join("..", "..", "testdata", "leveldb", "sigils-db"))
 	ldb, err := leveldb.OpenFile(db, &opt.Options{ReadOnly: true})
 	if err != nil {
 		tb.Fatal(err)

@@ -1,4 +1,4 @@
-package collector
+package verify
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
-const schemaRecordsPath = "../testdata/schema/records.json"
+const schemaRecordsPath = "../../testdata/schema/records.json"
 
 // schemaRecords is testdata/schema/records.json, written by
 // testdata/node/gen-schema-records.js on real Node.
@@ -114,7 +114,7 @@ func TestSchemaFormats(t *testing.T) {
 // annotate turns that off; the good records pass either way.
 func TestSchemaStarterCreatedAt(t *testing.T) {
 	f := loadSchemaRecords(t)
-	text, err := os.ReadFile("../deploy/schema/sigil-record.schema.json")
+	text, err := os.ReadFile("../../deploy/schema/sigil-record.schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@
 // cross-store comparison and the Prometheus collector. It must not import
 // goleveldb, pgx or database/sql, store/leveldb or store/postgres, nor
 // exporter/; .golangci.yml's depguard rules enforce it.
-package collector
+package verify
 
 // The check names, in the order the checks run. They are stable: metric
 // label values and report fields.
@@ -30,8 +30,8 @@ var Checks = []string{
 	CheckChecksum, CheckSignature, CheckSchema, CheckMissing,
 }
 
-// checkIndex maps a check name to its position in Checks.
-func checkIndex(name string) int {
+// CheckIndex maps a check name to its position in Checks.
+func CheckIndex(name string) int {
 	for i, c := range Checks {
 		if c == name {
 			return i
