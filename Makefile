@@ -66,7 +66,7 @@ test: testdata vet
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./collector/canonical
 	$(GO) test -run '^$$' -fuzz '^FuzzAppend$$' -fuzztime $(FUZZTIME) ./collector/canonical
-	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./collector
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./collector/verify
 
 # The alert rules, the PrometheusRule, the dashboard and its ConfigMap, from
 # the monitoring mixin in alerts/mixin (settings: alerts/mixin/config.libsonnet).

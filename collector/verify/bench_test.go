@@ -20,7 +20,7 @@ import (
 // database testdata/leveldb/sigils-db (regenerate it with the command in
 // testdata/node/make-leveldb.js). Run:
 //
-//	go test -run '^$' -bench 'Verify|Walk' -benchmem ./collector
+//	go test -run '^$' -bench Verify -benchmem ./collector/verify
 //
 // docs/PERFORMANCE.md has the figures and the end-to-end run.
 

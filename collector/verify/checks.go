@@ -1,13 +1,13 @@
-// Package collector verifies sigil records, paces the walk over a store,
-// keeps its progress, and exposes what it found as Prometheus metrics and
-// reports. It knows nothing about LevelDB or SQL: records come through the
-// store.Store interface.
+// Package verify decides whether one record is valid: the checks (names
+// and order, see README "What is checked"), the verifier (fields, key,
+// canonical checksum, HMAC signature, JSON Schema), the signing keys and
+// the schema loader. It sees one record at a time and keeps no state
+// between records; the walk, the duplicate and missing-record checks that
+// need the store's order live in collector.
 //
-// It owns the checks, the verifier (signing keys, schema), the ordered
-// walk, the runner (passes, progress, re-checks, missing records), the
-// cross-store comparison and the Prometheus collector. It must not import
-// goleveldb, pgx or database/sql, store/leveldb or store/postgres, nor
-// exporter/; .golangci.yml's depguard rules enforce it.
+// It must not import collector (the walk engine imports it), goleveldb,
+// pgx, database/sql, store/leveldb, store/postgres nor exporter/;
+// .golangci.yml's depguard rules enforce it.
 package verify
 
 // The check names, in the order the checks run. They are stable: metric

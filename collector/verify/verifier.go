@@ -73,6 +73,8 @@ type Outcome struct {
 // OK reports whether the record passed.
 func (o Outcome) OK() bool { return o.Check == "" }
 
+// Fail is the outcome of a record that failed check, for a walk-level
+// check (duplicate, re-read) as for Verify's own.
 func Fail(id, check, detail string) Outcome {
 	return Outcome{ID: id, Check: check, Detail: detail, KeyIndex: -1}
 }

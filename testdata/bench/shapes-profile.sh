@@ -12,10 +12,10 @@ set -euo pipefail
 out=${1:-/tmp/sigil-shapes-prof}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$out"
-(cd "$repo" && go test -c -o "$out/collector.test" ./collector)
+(cd "$repo" && go test -c -o "$out/collector.test" ./collector/verify)
 printf '| shape | µs/record (benchmark) | scan (parse + JS-form check) | re-encode (slow path) | SHA-256 + HMAC | other |\n|---|---|---|---|---|---|\n'
 for s in number-dense long-ascii non-ascii many-keys deep non-canonical; do
-	(cd "$repo/collector" && "$out/collector.test" -test.run '^$' -test.bench "VerifyShape/$s\$" -test.benchtime 3s \
+	(cd "$repo/collector/verify" && "$out/collector.test" -test.run '^$' -test.bench "VerifyShape/$s\$" -test.benchtime 3s \
 		-test.cpuprofile "$out/$s.prof" >"$out/$s.bench")
 	ns=$(awk '/ns\/op/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "ns/op") print $i }' "$out/$s.bench")
 	go tool pprof -top -nodecount=1000 "$out/collector.test" "$out/$s.prof" 2>/dev/null | awk -v s="$s" -v ns="$ns" '
