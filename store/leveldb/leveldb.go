@@ -33,9 +33,16 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
-// openAttempts bounds how often open starts again when the app changed the
-// database under it (see Store.open).
-const openAttempts = 8
+// open starts again when the app changed the database under it (see
+// Store.open): at least openAttempts times, and for as long as openPatience
+// after the first attempt, with a pause that grows from 5 ms to 200 ms. On a
+// loaded machine an attempt can be descheduled for longer than the app
+// takes to flush its next memtable, so a fixed count of quick attempts is
+// not enough; a time budget is.
+const (
+	openAttempts = 8
+	openPatience = 3 * time.Second
+)
 
 // DefaultChunkSize is the number of records read under one iterator.
 const DefaultChunkSize = 1024
@@ -116,24 +123,36 @@ func (s *Store) open() (*handle, error) {
 	}
 	// A live app may flush a memtable, delete the journal it held and
 	// write a new MANIFEST while we read the old one: that view would miss
-	// the new table's records, so it is opened again (staleViewError). The
-	// last attempt accepts a current journal that is missing, as C++
-	// LevelDB does when it recovers such a directory.
+	// the new table's records, so it is opened again (staleViewError),
+	// with growing pauses, for openPatience while the MANIFEST keeps
+	// changing. The attempt after that accepts a current journal that is
+	// missing, as C++ LevelDB does when it recovers such a directory.
 	var db *leveldb.DB
 	var err error
+	start := time.Now()
+	pause := 5 * time.Millisecond
+	var still, seen string // the MANIFEST of the last stale attempt, of this one
 	for attempt := 1; ; attempt++ {
-		db, err = leveldb.Open(&roStorage{dir: s.path, log: s.log, strictJournals: attempt < openAttempts}, &opt.Options{
+		// A MANIFEST that did not change since the last stale attempt
+		// means a directory at rest (a crash left the current journal
+		// missing): no point waiting for the app.
+		patient := (attempt < openAttempts || time.Since(start) < openPatience) && (attempt == 1 || seen != still)
+		still = seen
+		rs := &roStorage{dir: s.path, log: s.log, strictJournals: patient}
+		db, err = leveldb.Open(rs, &opt.Options{
 			ReadOnly:               true,
 			ErrorIfMissing:         true,
 			BlockCacheCapacity:     2 * opt.MiB,
 			OpenFilesCacheCapacity: 64,
 		})
 		var stale *staleViewError
-		if err == nil || !errors.As(err, &stale) || attempt == openAttempts {
+		if err == nil || !errors.As(err, &stale) || !patient {
 			break
 		}
+		seen = rs.manifestSeen
 		s.log.Debug("LevelDB changed while opening; opening again", "path", s.path, "attempt", attempt, "err", err)
-		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+		time.Sleep(pause)
+		pause = min(2*pause, 200*time.Millisecond)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open LevelDB %q read-only (is it a LevelDB, readable by this user, its MANIFEST intact?): %w: %w", s.path, store.ErrUnavailable, err)
