@@ -97,9 +97,9 @@ type Runner struct {
 	// reopenFailing is when the reopens that keep failing began (zero:
 	// the last reopen succeeded).
 	reopenFailing time.Time
-	pausedAt time.Time
-	fastLim  *rate.Limiter // run-now's bound by MaxRate
-	saveMu   sync.Mutex    // serialises writes of the progress and pause files
+	pausedAt      time.Time
+	fastLim       *rate.Limiter // run-now's bound by MaxRate
+	saveMu        sync.Mutex    // serialises writes of the progress and pause files
 }
 
 type counters struct {
