@@ -94,12 +94,13 @@ type Runner struct {
 	schedule scheduleLog           // when the schedule is worth a log line
 	wake     context.CancelFunc    // ends the pacer's current sleep
 	fixed    []report.FixedFailure // recently fixed failures, newest first
+	pausedAt time.Time
+	fastLim  *rate.Limiter // run-now's bound by MaxRate
+	saveMu   sync.Mutex    // serialises writes of the progress and pause files
+
 	// reopenFailing is when the reopens that keep failing began (zero:
 	// the last reopen succeeded).
 	reopenFailing time.Time
-	pausedAt      time.Time
-	fastLim       *rate.Limiter // run-now's bound by MaxRate
-	saveMu        sync.Mutex    // serialises writes of the progress and pause files
 }
 
 type counters struct {
