@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
@@ -59,6 +62,7 @@ func TestReopenRaceUnderLoad(t *testing.T) {
 	var reopens, failed, damaged atomic.Int64
 	var mu sync.Mutex
 	var errs []string
+	var worst time.Duration
 	for range 2 { // CPU load inside the test process
 		wg.Add(1)
 		go func() {
@@ -77,7 +81,12 @@ func TestReopenRaceUnderLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
+				start := time.Now()
 				err := s.Reopen()
+				took := time.Since(start)
+				mu.Lock()
+				worst = max(worst, took)
+				mu.Unlock()
 				reopens.Add(1)
 				if err != nil {
 					failed.Add(1)
@@ -120,7 +129,13 @@ func TestReopenRaceUnderLoad(t *testing.T) {
 		t.Fatalf("live-writer.js: %v\n%s", err, stderr.String())
 	}
 	retries := strings.Count(logs.String(), "opening again")
-	t.Logf("%d reopens beside the app, %d failed, %d damaged records seen, %d started over", reopens.Load(), failed.Load(), damaged.Load(), retries)
+	most := 0
+	for _, m := range regexp.MustCompile(`attempt=(\d+)`).FindAllStringSubmatch(logs.String(), -1) {
+		n, _ := strconv.Atoi(m[1])
+		most = max(most, n+1)
+	}
+	t.Logf("%d reopens beside the app, %d failed, %d damaged records seen, %d started over, at most %d attempts for one open, slowest reopen %s",
+		reopens.Load(), failed.Load(), damaged.Load(), retries, most, worst.Round(time.Millisecond))
 	if failed.Load() > 0 || damaged.Load() > 0 {
 		t.Errorf("%d reopens failed, %d records looked damaged beside a healthy app:\n%s", failed.Load(), damaged.Load(), strings.Join(errs, "\n"))
 	}
