@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -85,6 +86,9 @@ var (
 type handle struct {
 	db   *leveldb.DB
 	refs sync.WaitGroup
+	// manifest is the name and size of the MANIFEST this view was opened
+	// from (see Store.moved).
+	manifest string
 }
 
 // Open opens the LevelDB at path read-only. A path without a CURRENT file
@@ -145,11 +149,11 @@ func (s *Store) open() (*handle, error) {
 			BlockCacheCapacity:     2 * opt.MiB,
 			OpenFilesCacheCapacity: 64,
 		})
+		seen = rs.manifestSeen
 		var stale *staleViewError
 		if err == nil || !errors.As(err, &stale) || !patient {
 			break
 		}
-		seen = rs.manifestSeen
 		s.log.Debug("LevelDB changed while opening; opening again", "path", s.path, "attempt", attempt, "err", err)
 		time.Sleep(pause)
 		pause = min(2*pause, 200*time.Millisecond)
@@ -157,7 +161,25 @@ func (s *Store) open() (*handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open LevelDB %q read-only (is it a LevelDB, readable by this user, its MANIFEST intact?): %w: %w", s.path, store.ErrUnavailable, err)
 	}
-	return &handle{db: db}, nil
+	return &handle{db: db, manifest: seen}, nil
+}
+
+// moved reports whether the app changed the database since view h was
+// opened: CURRENT names another MANIFEST, or the MANIFEST grew. C++ LevelDB
+// records a flush or compaction in the MANIFEST before it deletes the
+// files it replaced, so a table file of h that is missing while the
+// MANIFEST has not moved was not removed by the app: it is damage.
+func (s *Store) moved(h *handle) bool {
+	b, err := os.ReadFile(filepath.Join(s.path, "CURRENT"))
+	if err != nil {
+		return false
+	}
+	name := strings.TrimSuffix(string(b), "\n")
+	fi, err := os.Stat(filepath.Join(s.path, name))
+	if err != nil {
+		return false
+	}
+	return fmt.Sprintf("%s:%d", name, fi.Size()) != h.manifest
 }
 
 // Reopen opens the database again, read-only, to see what the app wrote
