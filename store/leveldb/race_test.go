@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndtr/goleveldb/leveldb"
+
 	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
@@ -144,5 +146,52 @@ func TestReopenRaceUnderLoad(t *testing.T) {
 	}
 	if n := len(scanAll(t, s, nil)); n != verified {
 		t.Errorf("after the app stopped: %d records, Node read back %d", n, verified)
+	}
+}
+
+// TestMovedTellsCompactionFromDamage: a view's MANIFEST has not moved while
+// the directory is at rest, so a table file missing from it is damage; once
+// the app has written and compacted (the MANIFEST grew, the old tables were
+// deleted), the view has moved and a missing table is the app's doing, and
+// the walk over the stale view reads every record without a damaged one.
+func TestMovedTellsCompactionFromDamage(t *testing.T) {
+	dir := writeGoleveldb(t, 3000, 200, nil, true)
+	s := mustOpen(t, dir, Options{Prefix: []byte("!sigils!"), ChunkSize: 100})
+	h, err := s.acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.refs.Done()
+	if s.moved(h) {
+		t.Fatal("moved reports a change in a directory at rest")
+	}
+	// The "app" (goleveldb, read-write, on this test's own copy) rewrites
+	// every record and compacts: every table the view names is deleted.
+	db, err := leveldb.OpenFile(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		if err := db.Put(testKey(i), fmt.Appendf(nil, `{"id":"%d","v":2}`, i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.CompactRange(utilRange()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.moved(h) {
+		t.Fatal("moved misses a MANIFEST that grew and tables that were deleted")
+	}
+	got := scanAll(t, s, nil)
+	if len(got) != 3000 {
+		t.Errorf("walk over the stale view: %d records, want 3000", len(got))
+	}
+	for _, r := range got {
+		if r.Err != nil {
+			t.Fatalf("record %q reported damaged after the app's compaction: %v", r.Key, r.Err)
+		}
 	}
 }
