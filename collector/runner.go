@@ -182,7 +182,8 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 		}
 	}
 	p := r.beginPass(ctx)
-	keys, merge, err := r.openKeyLists(p)
+	order := store.OrderOf(st)
+	keys, merge, err := r.openKeyLists(p, order)
 	if err != nil {
 		r.log.Warn("cannot keep the key list; the missing check is off for this pass", "err", err)
 	}
@@ -253,6 +254,16 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 		merge.finish(missing)
 		if merge.r.err != nil {
 			r.log.Warn("the previous key list is damaged; missing records may be under-reported", "err", merge.r.err)
+		}
+	}
+	if order != store.Bytewise && keys != nil {
+		if err := r.afterWalk(ctx, cons, open, keys, order); err != nil {
+			if ctx.Err() != nil {
+				r.checkpoint(keys)
+				return nil, ctx.Err()
+			}
+			r.log.Warn("cannot sort the key lists; the missing and duplicate checks after the walk are off for this pass", "err", err)
+			_ = os.Remove(keysPath(r.cfg.StateDir, r.Name(), "next") + sortedSuffix) // best effort
 		}
 	}
 	r.carryOpen(ctx, p, open)
@@ -342,9 +353,10 @@ func (r *Runner) beginPass(ctx context.Context) *Pass {
 	return r.cur
 }
 
-// openKeyLists opens this pass's key list for writing and the last
-// complete pass's for the missing merge.
-func (r *Runner) openKeyLists(p *Pass) (*keyListWriter, *missingMerge, error) {
+// openKeyLists opens this pass's key list for writing and, for a bytewise
+// walk, the last complete pass's for the missing merge (other walks merge
+// sorted copies after the walk: afterWalk).
+func (r *Runner) openKeyLists(p *Pass, order store.Order) (*keyListWriter, *missingMerge, error) {
 	if r.cfg.StateDir == "" {
 		return nil, nil, nil
 	}
@@ -356,7 +368,7 @@ func (r *Runner) openKeyLists(p *Pass) (*keyListWriter, *missingMerge, error) {
 	r.mu.Lock()
 	haveLast := r.last != nil
 	r.mu.Unlock()
-	if !haveLast {
+	if !haveLast || order != store.Bytewise {
 		return w, nil, nil
 	}
 	lr, err := openKeyList(keysPath(r.cfg.StateDir, name, "last"))
@@ -445,7 +457,6 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 		r.cur = nil
 		r.fast = false
 		r.fastLim = nil
-		r.counters.passes++
 		r.missing = p.ByCheck[checkIndex(CheckMissing)]
 		rep := p.Report(now, true)
 		rep.Fixed = r.fixedListLocked()
@@ -454,15 +465,23 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 	if keys != nil && r.cfg.StateDir != "" {
 		name := r.Name()
 		if err := keys.close(); err == nil {
-			err = os.Rename(keysPath(r.cfg.StateDir, name, "next"), keysPath(r.cfg.StateDir, name, "last"))
+			next, last := keysPath(r.cfg.StateDir, name, "next"), keysPath(r.cfg.StateDir, name, "last")
+			err = os.Rename(next, last)
 			if err != nil {
 				r.stateFailed(err)
+			}
+			// The sorted copy afterWalk made, or none (made on demand).
+			if err := os.Rename(next+sortedSuffix, last+sortedSuffix); err != nil {
+				os.Remove(last + sortedSuffix)
 			}
 		}
 	}
 	r.lastSave = time.Time{}
 	r.checkpoint(nil)
 	r.writeReport(rep)
+	r.mu.Lock()
+	r.counters.passes++ // after the report: a pass counted has its report archived
+	r.mu.Unlock()
 	r.log.Info("pass complete", "checked", rep.Checked, "failed", rep.Failed, "duration", now.Sub(p.Started).Round(time.Millisecond))
 	return rep
 }

@@ -68,6 +68,16 @@ func checkDocument(t *testing.T, doc []byte) {
 	if err != nil {
 		t.Fatalf("JS.Append(%q): %v", data, err)
 	}
+	// Parse's one-scan verdict on data is the fast path's, and the member
+	// it hands to CanonicalMember gives the slow path's bytes.
+	m, _ := d.GetMember("data")
+	if len(data) > 0 && m.JS != JS.isCanonical(data) {
+		t.Fatalf("Parse marked data %q JS=%v, isJS says %v", data, m.JS, !m.JS)
+	}
+	slow, _ := JS.appendSlow(nil, data)
+	if canon, err := JS.CanonicalMember(nil, m); err != nil || !bytes.Equal(canon, slow) {
+		t.Fatalf("CanonicalMember(%q, JS=%v) = %q, %v; the slow path gives %q", data, m.JS, canon, err, slow)
+	}
 	if !json.Valid(out) || !utf8.Valid(out) {
 		t.Fatalf("JS.Append(%q) = %q: not valid JSON", data, out)
 	}
@@ -113,7 +123,7 @@ type refObject struct {
 // refJS is a slow, independent reference for the JS form, built on
 // encoding/json's tokenizer.
 func refJS(t *testing.T, data []byte) string {
-	if Falsy(data) {
+	if refFalsy(t, data) {
 		return "{}"
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -122,6 +132,33 @@ func refJS(t *testing.T, data []byte) string {
 	var sb strings.Builder
 	refEncode(&sb, v)
 	return sb.String()
+}
+
+// refFalsy is JavaScript's !value for a JSON value, through encoding/json
+// and strconv (independent of Falsy): null, false, "" and numbers whose
+// nearest double is zero.
+func refFalsy(t *testing.T, data []byte) bool {
+	if len(data) == 0 {
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("reference decoder: %v", err)
+	}
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case string:
+		return x == ""
+	case json.Number:
+		f, _ := strconv.ParseFloat(string(x), 64) // ±Inf on overflow: truthy
+		return f == 0
+	}
+	return false
 }
 
 func refDecode(t *testing.T, dec *json.Decoder) any {

@@ -194,3 +194,48 @@ func appendShortDecimal(dst, lit []byte) ([]byte, bool) {
 	}
 	return dst, true
 }
+
+// AppendNumberText appends a JSON number literal (as Doc.Parse validated
+// it) as JavaScript's String() prints its nearest double: the text of a
+// numeric record id. 1.50 is "1.5", 1e21 "1e+21", 1e3 "1000", -0 "0",
+// 9007199254740993 "9007199254740992", and a literal that overflows is
+// "Infinity" or "-Infinity". ok is false for a malformed literal, and dst
+// is then returned unextended.
+func AppendNumberText(dst, lit []byte) (out []byte, ok bool) {
+	if len(lit) == 0 {
+		return dst, false
+	}
+	body := lit
+	if body[0] == '-' {
+		body = body[1:]
+	}
+	digits := 0
+	for digits < len(body) && isDigit(body[digits]) {
+		digits++
+	}
+	if digits == 0 {
+		return dst, false
+	}
+	if digits == len(body) && digits <= maxExactDigits {
+		if body[0] == '0' {
+			if len(body) != 1 {
+				return dst, false // a leading zero
+			}
+			return append(dst, '0'), true // -0 prints as 0
+		}
+		return append(dst, lit...), true
+	}
+	start := len(dst)
+	out, err := appendNumber(dst, lit, 0, false)
+	if err != nil {
+		return dst, false
+	}
+	if string(out[start:]) == "null" { // overflow: JSON.stringify's null is String()'s Infinity
+		out = out[:start]
+		if lit[0] == '-' {
+			out = append(out, '-')
+		}
+		out = append(out, "Infinity"...)
+	}
+	return out, true
+}

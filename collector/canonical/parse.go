@@ -27,6 +27,10 @@ type Member struct {
 	// Value is the raw value bytes, a sub-slice of the parsed input with no
 	// surrounding whitespace. It is valid as long as the input is.
 	Value []byte
+	// JS is true for a member named "data" whose value is already in the
+	// JS canonical form (JSON.stringify's output for it), as the same scan
+	// that validated it found; Mode.CanonicalMember then hashes it as is.
+	JS bool
 }
 
 // Doc is a parsed record document. It is reusable across records (Parse
@@ -38,6 +42,7 @@ type Doc struct {
 
 	stack []byte   // open containers during Parse: '{' or '['
 	names []string // recently seen member names, reused to avoid allocation
+	fast  fastScratch
 }
 
 // SyntaxError describes why a document was rejected.
@@ -114,10 +119,22 @@ func (d *Doc) Parse(b []byte) error {
 			}
 			i = skipWS(b, i+1)
 			valStart := i
-			if i, err = d.value(b, i); err != nil {
-				return err
+			// data: one scan validates it and decides whether it is in
+			// the JS form already; only data that is not is read again,
+			// by the general validator.
+			js := false
+			if string(name) == `"data"` {
+				var end int
+				if end, js = d.fast.scan(b, i); js {
+					i = end
+				}
 			}
-			d.Members = append(d.Members, Member{Name: d.name(name), Value: b[valStart:i]})
+			if !js {
+				if i, err = d.value(b, i); err != nil {
+					return err
+				}
+			}
+			d.Members = append(d.Members, Member{Name: d.name(name), Value: b[valStart:i], JS: js})
 			i = skipWS(b, i)
 			if i < len(b) && b[i] == ',' {
 				i = skipWS(b, i+1)
@@ -134,6 +151,17 @@ func (d *Doc) Parse(b []byte) error {
 		return syntaxErr(b, i)
 	}
 	return nil
+}
+
+// GetMember returns the last member with that name (the one JSON.parse
+// keeps), and ok=false when there is none.
+func (d *Doc) GetMember(name string) (m Member, ok bool) {
+	for k := len(d.Members) - 1; k >= 0; k-- {
+		if d.Members[k].Name == name {
+			return d.Members[k], true
+		}
+	}
+	return Member{}, false
 }
 
 // Get returns the raw value of the last member with that name (the one
