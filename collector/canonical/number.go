@@ -18,6 +18,13 @@ const maxExactDigits = 15
 func (e *encoder) number(dst []byte) ([]byte, error) {
 	b := e.b
 	start := e.i
+	end := -1
+	if e.strict {
+		var err error
+		if end, err = scanNumber(b, start); err != nil {
+			return dst, errMalformed
+		}
+	}
 	i := start
 	if i < len(b) && b[i] == '-' {
 		i++
@@ -45,6 +52,9 @@ func (e *encoder) number(dst []byte) ([]byte, error) {
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
+	}
+	if e.strict && i != end { // a leading zero: 0123
+		return dst, errMalformed
 	}
 	e.i = i
 	if simple && digits <= maxExactDigits {
