@@ -174,7 +174,8 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 		r.mu.Unlock()
 	}
 	p := r.beginPass(ctx)
-	keys, merge, err := r.openKeyLists(p)
+	order := store.OrderOf(st)
+	keys, merge, err := r.openKeyLists(p, order)
 	if err != nil {
 		r.log.Warn("cannot keep the key list; the missing check is off for this pass", "err", err)
 	}
@@ -247,6 +248,16 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 			r.log.Warn("the previous key list is damaged; missing records may be under-reported", "err", merge.r.err)
 		}
 	}
+	if order != store.Bytewise && keys != nil {
+		if err := r.afterWalk(ctx, cons, open, keys, order); err != nil {
+			if ctx.Err() != nil {
+				r.checkpoint(keys)
+				return nil, ctx.Err()
+			}
+			r.log.Warn("cannot sort the key lists; the missing and duplicate checks after the walk are off for this pass", "err", err)
+			_ = os.Remove(keysPath(r.cfg.StateDir, r.Name(), "next") + sortedSuffix) // best effort
+		}
+	}
 	r.carryOpen(ctx, p, open)
 	rep := r.finishPass(p, keys)
 	if r.cfg.OnPassComplete != nil {
@@ -299,9 +310,10 @@ func (r *Runner) beginPass(ctx context.Context) *Pass {
 	return r.cur
 }
 
-// openKeyLists opens this pass's key list for writing and the last
-// complete pass's for the missing merge.
-func (r *Runner) openKeyLists(p *Pass) (*keyListWriter, *missingMerge, error) {
+// openKeyLists opens this pass's key list for writing and, for a bytewise
+// walk, the last complete pass's for the missing merge (other walks merge
+// sorted copies after the walk: afterWalk).
+func (r *Runner) openKeyLists(p *Pass, order store.Order) (*keyListWriter, *missingMerge, error) {
 	if r.cfg.StateDir == "" {
 		return nil, nil, nil
 	}
@@ -313,7 +325,7 @@ func (r *Runner) openKeyLists(p *Pass) (*keyListWriter, *missingMerge, error) {
 	r.mu.Lock()
 	haveLast := r.last != nil
 	r.mu.Unlock()
-	if !haveLast {
+	if !haveLast || order != store.Bytewise {
 		return w, nil, nil
 	}
 	lr, err := openKeyList(keysPath(r.cfg.StateDir, name, "last"))
@@ -410,9 +422,14 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 	if keys != nil && r.cfg.StateDir != "" {
 		name := r.Name()
 		if err := keys.close(); err == nil {
-			err = os.Rename(keysPath(r.cfg.StateDir, name, "next"), keysPath(r.cfg.StateDir, name, "last"))
+			next, last := keysPath(r.cfg.StateDir, name, "next"), keysPath(r.cfg.StateDir, name, "last")
+			err = os.Rename(next, last)
 			if err != nil {
 				r.stateFailed(err)
+			}
+			// The sorted copy afterWalk made, or none (made on demand).
+			if err := os.Rename(next+sortedSuffix, last+sortedSuffix); err != nil {
+				os.Remove(last + sortedSuffix)
 			}
 		}
 	}

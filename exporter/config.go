@@ -83,7 +83,7 @@ func (c *config) register(app *kingpin.Application) {
 	app.Flag("scan.tranquility", "Idle at least this many times the time spent reading (0: off; 1: at most half the time busy).").Default("0").Float64Var(&c.tranquility)
 	app.Flag("scan.window", "Daily time window HH:MM-HH:MM in local time (TZ), or with a UTC suffix (\"01:00-05:00 UTC\"); may cross midnight. Passes run and must end inside it.").Default("").StringVar(&c.window)
 	app.Flag("scan.recheck-interval", "Re-read known failures this often, so a restored record clears its alert before the next pass.").Default("10m").DurationVar(&c.recheckInterval)
-	app.Flag("scan.shard", "Walk only shard i of N of the key space (i/N, 0-based), for stores one process cannot walk in a night.").Default("").StringVar(&c.shard)
+	app.Flag("scan.shard", "Walk only shard i of N of the key space (i/N, 0-based), for stores one process cannot walk in a night. PostgreSQL alone: each shard reads only its range of the index order (about 1/N of the table); LevelDB, or both stores: a hash split (each replica reads everything, verifies its share).").Default("").StringVar(&c.shard)
 
 	app.Flag("report.dir", "Directory of the archived reports.").Default("./reports").StringVar(&c.reportDir)
 	app.Flag("report.retain", "Reports kept per store; older ones are pruned.").Default("30").IntVar(&c.reportRetain)
