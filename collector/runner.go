@@ -55,6 +55,10 @@ type RunnerConfig struct {
 	MaxRate, Tranquility float64
 	// ReopenInterval reopens a Reopener store this often during a pass.
 	ReopenInterval time.Duration
+	// ReopenGrace is how long reopens may keep failing, while the store
+	// serves from its previous view, before the store counts as down
+	// (default DefaultReopenGrace). See Runner.reopen.
+	ReopenGrace time.Duration
 	// CheckpointInterval saves progress this often (default 5s).
 	CheckpointInterval time.Duration
 	// Fresh starts a new pass even when a saved one could be resumed (the
@@ -94,6 +98,10 @@ type Runner struct {
 	pausedAt time.Time
 	fastLim  *rate.Limiter // run-now's bound by MaxRate
 	saveMu   sync.Mutex    // serialises writes of the progress and pause files
+
+	// reopenFailing is when the reopens that keep failing began (zero:
+	// the last reopen succeeded).
+	reopenFailing time.Time
 }
 
 type counters struct {
@@ -111,6 +119,9 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = 5 * time.Second
+	}
+	if cfg.ReopenGrace <= 0 {
+		cfg.ReopenGrace = DefaultReopenGrace
 	}
 	if cfg.MaxFailures < 1 {
 		cfg.MaxFailures = 1000
@@ -166,13 +177,10 @@ func (r *Runner) Name() string { return r.cfg.Store.Name() }
 func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 	st := r.cfg.Store
 	if ro, ok := st.(Reopener); ok {
-		if err := ro.Reopen(); err != nil {
+		if err := r.reopen(ro); err != nil {
 			r.setDown(err)
 			return nil, err
 		}
-		r.mu.Lock()
-		r.up = true
-		r.mu.Unlock()
 	}
 	p := r.beginPass(ctx)
 	order := store.OrderOf(st)
@@ -229,7 +237,7 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 			r.checkpoint(keys)
 			if ro, ok := st.(Reopener); ok && r.cfg.ReopenInterval > 0 && r.now().Sub(lastReopen) >= r.cfg.ReopenInterval {
 				lastReopen = r.now()
-				if rerr := ro.Reopen(); rerr != nil {
+				if rerr := r.reopen(ro); rerr != nil {
 					return rerr
 				}
 			}
@@ -265,6 +273,41 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 		r.cfg.OnPassComplete(ctx)
 	}
 	return rep, nil
+}
+
+// DefaultReopenGrace is how long a store whose reopens fail keeps serving
+// from its previous view before it counts as down.
+const DefaultReopenGrace = 30 * time.Second
+
+// reopen reopens the store to see what the app wrote since. A failed reopen
+// leaves the previous view in use (Reopener's contract), so while the store
+// was up and the reopens have failed for less than ReopenGrace, the failure
+// is logged and the walk goes on from that view: a reopen that raced the
+// app (a memtable flush, a compaction) is not the store being unreadable,
+// and a walk over a view that really cannot be read fails by itself. Only
+// reopens failing for longer, or a store that was not up, return the error.
+func (r *Runner) reopen(ro Reopener) error {
+	err := ro.Reopen()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if err == nil {
+		if !r.reopenFailing.IsZero() {
+			r.log.Info("the store reopened again", "failed_for", now.Sub(r.reopenFailing).Round(time.Millisecond))
+		}
+		r.reopenFailing = time.Time{}
+		r.up = true
+		return nil
+	}
+	if r.reopenFailing.IsZero() {
+		r.reopenFailing = now
+	}
+	if failing := now.Sub(r.reopenFailing); r.up && failing < r.cfg.ReopenGrace {
+		r.log.Warn("cannot reopen the store; reading on from the previous view", "err", err,
+			"failing_for", failing.Round(time.Millisecond), "down_after", r.cfg.ReopenGrace)
+		return nil
+	}
+	return err
 }
 
 func cursorOf(p *Pass) []byte {

@@ -18,6 +18,9 @@ const maxExactDigits = 15
 func (e *encoder) number(dst []byte) ([]byte, error) {
 	b := e.b
 	start := e.i
+	if e.strict {
+		return e.strictNumber(dst)
+	}
 	i := start
 	if i < len(b) && b[i] == '-' {
 		i++
@@ -45,6 +48,66 @@ func (e *encoder) number(dst []byte) ([]byte, error) {
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
+	}
+	e.i = i
+	if simple && digits <= maxExactDigits {
+		lit := b[start:i]
+		if lit[0] == '-' && lit[1] == '0' { // -0 prints as 0
+			return append(dst, '0'), nil
+		}
+		return append(dst, lit...), nil
+	}
+	return appendNumber(dst, b[start:i], start, e.jcs)
+}
+
+// strictNumber is number for the strict encoder: it reads the literal with
+// the grammar Doc.Parse's validator checks (scanNumber's), in the same
+// pass, and rejects a digit right after it (0123, which the validator
+// rejects as a whole too).
+func (e *encoder) strictNumber(dst []byte) ([]byte, error) {
+	b := e.b
+	start := e.i
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	intStart := i
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	default:
+		return dst, errMalformed
+	}
+	digits := i - intStart
+	simple := true
+	if i < len(b) && b[i] == '.' {
+		simple = false
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return dst, errMalformed
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		simple = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return dst, errMalformed
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && isDigit(b[i]) { // after a leading 0
+		return dst, errMalformed
 	}
 	e.i = i
 	if simple && digits <= maxExactDigits {

@@ -54,7 +54,10 @@ type Scratch struct {
 
 // NewScratch makes the buffers for one goroutine.
 func (v *Verifier) NewScratch() *Scratch {
-	return &Scratch{signer: newSigner(v.cfg.Signature, v.cfg.Keys)}
+	s := &Scratch{signer: newSigner(v.cfg.Signature, v.cfg.Keys)}
+	// Data not in JS form is validated and re-encoded in one pass.
+	s.doc.EncodeJS = v.cfg.Canonical == canonical.JS
+	return s
 }
 
 // Outcome is what verifying one record found.
@@ -118,9 +121,10 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 	data := dataMember.Value
 	// Data the app wrote with JSON.stringify usually is canonical already
 	// (Parse found out while validating it): then canon is the stored
-	// bytes themselves, not a copy.
+	// bytes themselves, not a copy; otherwise Parse usually encoded it
+	// while validating it (dataMember.Canon, the Doc's buffer).
 	canon, err := v.cfg.Canonical.CanonicalMember(s.canon[:0], dataMember)
-	if len(canon) > 0 && (len(data) == 0 || &canon[0] != &data[0]) {
+	if len(canon) > 0 && (len(data) == 0 || &canon[0] != &data[0]) && dataMember.Canon == nil {
 		s.canon = canon // keep the grown buffer, not an alias of the record
 	}
 	if err != nil {
