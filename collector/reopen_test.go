@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -32,7 +33,7 @@ func (f *flakyReopener) Reopen() error {
 // than ReopenGrace put the store down, and the next good reopen puts it up.
 func TestReopenFailureKeepsPreviousView(t *testing.T) {
 	st := &flakyReopener{listStore: newListStore(100)}
-	v := mustVerifier(t, VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
+	v := mustVerifier(t, verify.VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
 	now := time.Unix(1_800_000_000, 0)
 	r, err := NewRunner(RunnerConfig{Store: st, Verifier: v, Identity: "test", ReopenGrace: 30 * time.Second,
 		Now: func() time.Time { return now }})
