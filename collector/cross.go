@@ -23,6 +23,7 @@ const CrossStore = "cross"
 // stays constant, and confirms each difference by re-reading both stores.
 // A store whose walk is not bytewise is compared through a bytewise-sorted
 // copy of its key list (sortedKeyList), made once per pass.
+// Its times come from A's clock (RunnerConfig.Now), so tests can set them.
 type Cross struct {
 	A, B        *Runner
 	Archive     *report.Archive
@@ -44,7 +45,7 @@ type Cross struct {
 func (c *Cross) Compare(ctx context.Context) (*report.Report, error) {
 	c.running.Lock()
 	defer c.running.Unlock()
-	dirA, dirB := c.A.cfg.StateDir, c.B.cfg.StateDir
+	dirA, dirB := c.A.stateDir(), c.B.stateDir()
 	if dirA == "" || dirB == "" || c.A.Status().Last == nil || c.B.Status().Last == nil {
 		return nil, nil
 	}
@@ -59,9 +60,9 @@ func (c *Cross) Compare(ctx context.Context) (*report.Report, error) {
 	}
 	defer rb.close()
 
-	start := time.Now()
+	start := c.A.now()
 	p := NewPass(CrossStore, start, 0, c.MaxFailures)
-	sa, sb := c.A.cfg.Verifier.NewScratch(), c.B.cfg.Verifier.NewScratch()
+	sa, sb := c.A.verifier().NewScratch(), c.B.verifier().NewScratch()
 	var prevA, prevB []byte
 	nextA := func() bool { return nextDistinct(ra, &prevA) }
 	nextB := func() bool { return nextDistinct(rb, &prevB) }
@@ -99,7 +100,7 @@ func (c *Cross) Compare(ctx context.Context) (*report.Report, error) {
 			return nil, c.failed(r.err)
 		}
 	}
-	now := time.Now()
+	now := c.A.now()
 	rep := p.Report(now, true)
 	c.mu.Lock()
 	c.last, c.finished, c.duration = p, now, now.Sub(start)
@@ -118,7 +119,7 @@ func (c *Cross) Compare(ctx context.Context) (*report.Report, error) {
 // openSortedKeys opens a runner's last key list in bytewise order.
 func openSortedKeys(r *Runner, dir string) (*keyListReader, error) {
 	path := keysPath(dir, r.Name(), "last")
-	if store.OrderOf(r.cfg.Store) != store.Bytewise {
+	if store.OrderOf(r.store()) != store.Bytewise {
 		var err error
 		if path, err = sortedKeyList(path); err != nil {
 			return nil, err
@@ -150,7 +151,7 @@ func (c *Cross) failed(err error) error {
 // onlyIn records a key the `has` store listed and `lacks` did not, unless
 // a re-read finds it in `lacks` now (written since its pass).
 func (c *Cross) onlyIn(ctx context.Context, p *Pass, has, lacks *Runner, key []byte) {
-	if _, found, err := lacks.cfg.Store.Get(ctx, key); err == nil && found {
+	if _, found, err := lacks.store().Get(ctx, key); err == nil && found {
 		return
 	}
 	p.AddFailure(report.Failure{ID: string(key), Reason: verify.CheckMissing, Key: string(key),
@@ -170,11 +171,11 @@ func (c *Cross) differ(ctx context.Context, p *Pass, key []byte, sa, sb *verify.
 }
 
 func reverify(ctx context.Context, r *Runner, key []byte, s *verify.Scratch) (verify.Outcome, bool) {
-	v, found, err := r.cfg.Store.Get(ctx, key)
+	v, found, err := r.store().Get(ctx, key)
 	if err != nil || !found {
 		return verify.Outcome{}, false
 	}
-	return r.cfg.Verifier.Verify(store.Record{Key: key, Value: v}, s), true
+	return r.verifier().Verify(store.Record{Key: key, Value: v}, s), true
 }
 
 // Status reports the comparison like a store, under store="cross".

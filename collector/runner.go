@@ -172,6 +172,12 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 // Name is the store's label value.
 func (r *Runner) Name() string { return r.cfg.Store.Name() }
 
+// The configuration other types of the package read (Cross): through
+// these, not r.cfg.
+func (r *Runner) store() store.Store         { return r.cfg.Store }
+func (r *Runner) verifier() *verify.Verifier { return r.cfg.Verifier }
+func (r *Runner) stateDir() string           { return r.cfg.StateDir }
+
 // RunPass runs (or resumes) one pass to its end, writes its report and
 // returns it. An error leaves the pass resumable by the next call.
 func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
