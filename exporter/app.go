@@ -63,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logger := promslog.New(logCfg)
 	logger.Info("starting "+appName, "command", cmd, "version", version.Info(), "build_context", version.BuildContext())
 	warnFlags(cfg, args, logger)
+	setMemoryLimit(logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
