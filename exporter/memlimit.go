@@ -23,7 +23,7 @@ func setMemoryLimit(log *slog.Logger) {
 		log.Debug("Go memory limit from GOMEMLIMIT", "GOMEMLIMIT", v)
 		return
 	}
-	limit, path := cgroupMemoryMax()
+	limit, path := cgroupMemoryMax("/proc/self/cgroup", "/sys/fs/cgroup")
 	if limit <= 0 {
 		return
 	}
@@ -32,10 +32,11 @@ func setMemoryLimit(log *slog.Logger) {
 	log.Info("Go soft memory limit set from the cgroup limit (set GOMEMLIMIT to override)", "cgroup_memory_max", limit, "file", path, "limit", soft)
 }
 
-// cgroupMemoryMax reads memory.max of this process's cgroup v2; 0 when
-// there is none or it is "max".
-func cgroupMemoryMax() (int64, string) {
-	f, err := os.Open("/proc/self/cgroup")
+// cgroupMemoryMax reads memory.max of this process's cgroup v2 (named in
+// procCgroup, under the cgroup2 mount root); 0 when there is none or it
+// is "max".
+func cgroupMemoryMax(procCgroup, root string) (int64, string) {
+	f, err := os.Open(procCgroup)
 	if err != nil {
 		return 0, ""
 	}
@@ -46,7 +47,7 @@ func cgroupMemoryMax() (int64, string) {
 		if !ok {
 			continue
 		}
-		path := filepath.Join("/sys/fs/cgroup", rel, "memory.max")
+		path := filepath.Join(root, rel, "memory.max")
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return 0, ""
