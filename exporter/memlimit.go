@@ -20,7 +20,7 @@ const memLimitFraction = 0.9
 // memory limit, unless GOMEMLIMIT is set (the runtime honours it).
 func setMemoryLimit(log *slog.Logger) {
 	if v := os.Getenv("GOMEMLIMIT"); v != "" {
-		log.Debug("Go memory limit from GOMEMLIMIT", "GOMEMLIMIT", v)
+		log.Debug("Go memory limit from GOMEMLIMIT", "gomemlimit", v)
 		return
 	}
 	limit, path := cgroupMemoryMax("/proc/self/cgroup", "/sys/fs/cgroup")
