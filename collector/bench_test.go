@@ -75,7 +75,7 @@ func newBenchVerifier(tb testing.TB, mode canonical.Mode, schema bool) *Verifier
 	tb.Helper()
 	cfg := VerifierConfig{Canonical: mode, Keys: benchKeys(tb)}
 	if schema {
-		s, err := LoadSchema(benchSchema)
+		s, err := LoadSchema(benchSchema, FormatAssert)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -20,7 +20,8 @@ const CrossStore = "cross"
 // absent from the other are `missing`, records whose canonical data differ
 // are `checksum`. It merges the two passes' ordered key lists, so memory
 // stays constant, and confirms each difference by re-reading both stores.
-// Both stores must walk in the same (bytewise) order.
+// A store whose walk is not bytewise is compared through a bytewise-sorted
+// copy of its key list (sortedKeyList), made once per pass.
 type Cross struct {
 	A, B        *Runner
 	Archive     *report.Archive
@@ -46,12 +47,12 @@ func (c *Cross) Compare(ctx context.Context) (*report.Report, error) {
 	if dirA == "" || dirB == "" || c.A.Status().Last == nil || c.B.Status().Last == nil {
 		return nil, nil
 	}
-	ra, err := openKeyList(keysPath(dirA, c.A.Name(), "last"))
+	ra, err := openSortedKeys(c.A, dirA)
 	if err != nil {
 		return nil, c.failed(err)
 	}
 	defer ra.close()
-	rb, err := openKeyList(keysPath(dirB, c.B.Name(), "last"))
+	rb, err := openSortedKeys(c.B, dirB)
 	if err != nil {
 		return nil, c.failed(err)
 	}
@@ -111,6 +112,18 @@ func (c *Cross) Compare(ctx context.Context) (*report.Report, error) {
 	}
 	c.Logger.Info("cross-store comparison complete", "a", c.A.Name(), "b", c.B.Name(), "in_both", p.Checked, "differences", p.Failed())
 	return rep, nil
+}
+
+// openSortedKeys opens a runner's last key list in bytewise order.
+func openSortedKeys(r *Runner, dir string) (*keyListReader, error) {
+	path := keysPath(dir, r.Name(), "last")
+	if store.OrderOf(r.cfg.Store) != store.Bytewise {
+		var err error
+		if path, err = sortedKeyList(path); err != nil {
+			return nil, err
+		}
+	}
+	return openKeyList(path)
 }
 
 // nextDistinct advances past repeated keys (a duplicated id is the

@@ -17,7 +17,7 @@ type Pass struct {
 	Started    time.Time `json:"started"`
 	Deadline   time.Time `json:"deadline,omitzero"`
 	Expected   int64     `json:"expected"` // records the pass expects, for progress
-	Cursor     []byte    `json:"cursor"`   // the last key the pass consumed; nil before the first
+	Cursor     []byte    `json:"cursor"`   // the position of the last record the pass consumed (its key, or its store.Record.Cursor); nil before the first
 	HaveCursor bool      `json:"have_cursor"`
 	Checked    int64     `json:"checked"`
 	// ByCheck counts failures per check, indexed like Checks.
@@ -160,8 +160,12 @@ type Consumer struct {
 
 // Sink is the Walker's sink.
 func (c *Consumer) Sink(ctx context.Context) func(Result) error {
+	grouped := store.OrderOf(c.Store) != store.Unordered
 	return func(r Result) error {
-		o := c.dedupe(r.Key, r.Outcome)
+		o := r.Outcome
+		if grouped {
+			o = c.dedupe(r.Key, o)
+		}
 		if !o.OK() && o.Check != CheckRead && !o.Unread {
 			var keep bool
 			o, keep = c.reread(ctx, r.Key, o)
@@ -175,7 +179,11 @@ func (c *Consumer) Sink(ctx context.Context) func(Result) error {
 			f = c.Failure(r.Key, o)
 		}
 		p.Count(o, f)
-		p.Cursor = append(p.Cursor[:0], r.Key...)
+		pos := r.Cursor
+		if pos == nil {
+			pos = r.Key
+		}
+		p.Cursor = append(p.Cursor[:0], pos...)
 		p.HaveCursor = true
 		return nil
 	}
@@ -190,9 +198,11 @@ func (c *Consumer) Failure(key []byte, o Outcome) report.Failure {
 	return report.Failure{ID: id, Reason: o.Check, Key: c.KeyPrefix + string(key), Detail: o.Detail}
 }
 
-// dedupe applies the duplicate check: an id seen earlier in the pass. The
-// walk is in key order and a record that passed the key check has id ==
-// key, so a duplicate is always the record right after its twin.
+// dedupe applies the duplicate check: an id seen earlier in the pass. In
+// a walk in key order (any order that keeps equal keys adjacent) a record
+// that passed the key check has id == key, so a duplicate is always the
+// record right after its twin, and the cursor is that twin's key. An
+// Unordered walk is deduplicated after the pass (Runner.afterWalk).
 func (c *Consumer) dedupe(key []byte, o Outcome) Outcome {
 	p := c.Pass
 	if !p.HaveCursor || c.Store.Compare(key, p.Cursor) != 0 {

@@ -54,6 +54,10 @@ type RunnerConfig struct {
 	MaxRate, Tranquility float64
 	// ReopenInterval reopens a Reopener store this often during a pass.
 	ReopenInterval time.Duration
+	// ReopenGrace is how long reopens may keep failing, while the store
+	// serves from its previous view, before the store counts as down
+	// (default DefaultReopenGrace). See Runner.reopen.
+	ReopenGrace time.Duration
 	// CheckpointInterval saves progress this often (default 5s).
 	CheckpointInterval time.Duration
 	// Fresh starts a new pass even when a saved one could be resumed (the
@@ -93,6 +97,10 @@ type Runner struct {
 	pausedAt time.Time
 	fastLim  *rate.Limiter // run-now's bound by MaxRate
 	saveMu   sync.Mutex    // serialises writes of the progress and pause files
+
+	// reopenFailing is when the reopens that keep failing began (zero:
+	// the last reopen succeeded).
+	reopenFailing time.Time
 }
 
 type counters struct {
@@ -110,6 +118,9 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = 5 * time.Second
+	}
+	if cfg.ReopenGrace <= 0 {
+		cfg.ReopenGrace = DefaultReopenGrace
 	}
 	if cfg.MaxFailures < 1 {
 		cfg.MaxFailures = 1000
@@ -165,16 +176,14 @@ func (r *Runner) Name() string { return r.cfg.Store.Name() }
 func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 	st := r.cfg.Store
 	if ro, ok := st.(Reopener); ok {
-		if err := ro.Reopen(); err != nil {
+		if err := r.reopen(ro); err != nil {
 			r.setDown(err)
 			return nil, err
 		}
-		r.mu.Lock()
-		r.up = true
-		r.mu.Unlock()
 	}
 	p := r.beginPass(ctx)
-	keys, merge, err := r.openKeyLists(p)
+	order := store.OrderOf(st)
+	keys, merge, err := r.openKeyLists(p, order)
 	if err != nil {
 		r.log.Warn("cannot keep the key list; the missing check is off for this pass", "err", err)
 	}
@@ -227,7 +236,7 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 			r.checkpoint(keys)
 			if ro, ok := st.(Reopener); ok && r.cfg.ReopenInterval > 0 && r.now().Sub(lastReopen) >= r.cfg.ReopenInterval {
 				lastReopen = r.now()
-				if rerr := ro.Reopen(); rerr != nil {
+				if rerr := r.reopen(ro); rerr != nil {
 					return rerr
 				}
 			}
@@ -247,12 +256,57 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 			r.log.Warn("the previous key list is damaged; missing records may be under-reported", "err", merge.r.err)
 		}
 	}
+	if order != store.Bytewise && keys != nil {
+		if err := r.afterWalk(ctx, cons, open, keys, order); err != nil {
+			if ctx.Err() != nil {
+				r.checkpoint(keys)
+				return nil, ctx.Err()
+			}
+			r.log.Warn("cannot sort the key lists; the missing and duplicate checks after the walk are off for this pass", "err", err)
+			_ = os.Remove(keysPath(r.cfg.StateDir, r.Name(), "next") + sortedSuffix) // best effort
+		}
+	}
 	r.carryOpen(ctx, p, open)
 	rep := r.finishPass(p, keys)
 	if r.cfg.OnPassComplete != nil {
 		r.cfg.OnPassComplete(ctx)
 	}
 	return rep, nil
+}
+
+// DefaultReopenGrace is how long a store whose reopens fail keeps serving
+// from its previous view before it counts as down.
+const DefaultReopenGrace = 30 * time.Second
+
+// reopen reopens the store to see what the app wrote since. A failed reopen
+// leaves the previous view in use (Reopener's contract), so while the store
+// was up and the reopens have failed for less than ReopenGrace, the failure
+// is logged and the walk goes on from that view: a reopen that raced the
+// app (a memtable flush, a compaction) is not the store being unreadable,
+// and a walk over a view that really cannot be read fails by itself. Only
+// reopens failing for longer, or a store that was not up, return the error.
+func (r *Runner) reopen(ro Reopener) error {
+	err := ro.Reopen()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if err == nil {
+		if !r.reopenFailing.IsZero() {
+			r.log.Info("the store reopened again", "failed_for", now.Sub(r.reopenFailing).Round(time.Millisecond))
+		}
+		r.reopenFailing = time.Time{}
+		r.up = true
+		return nil
+	}
+	if r.reopenFailing.IsZero() {
+		r.reopenFailing = now
+	}
+	if failing := now.Sub(r.reopenFailing); r.up && failing < r.cfg.ReopenGrace {
+		r.log.Warn("cannot reopen the store; reading on from the previous view", "err", err,
+			"failing_for", failing.Round(time.Millisecond), "down_after", r.cfg.ReopenGrace)
+		return nil
+	}
+	return err
 }
 
 func cursorOf(p *Pass) []byte {
@@ -299,9 +353,10 @@ func (r *Runner) beginPass(ctx context.Context) *Pass {
 	return r.cur
 }
 
-// openKeyLists opens this pass's key list for writing and the last
-// complete pass's for the missing merge.
-func (r *Runner) openKeyLists(p *Pass) (*keyListWriter, *missingMerge, error) {
+// openKeyLists opens this pass's key list for writing and, for a bytewise
+// walk, the last complete pass's for the missing merge (other walks merge
+// sorted copies after the walk: afterWalk).
+func (r *Runner) openKeyLists(p *Pass, order store.Order) (*keyListWriter, *missingMerge, error) {
 	if r.cfg.StateDir == "" {
 		return nil, nil, nil
 	}
@@ -313,7 +368,7 @@ func (r *Runner) openKeyLists(p *Pass) (*keyListWriter, *missingMerge, error) {
 	r.mu.Lock()
 	haveLast := r.last != nil
 	r.mu.Unlock()
-	if !haveLast {
+	if !haveLast || order != store.Bytewise {
 		return w, nil, nil
 	}
 	lr, err := openKeyList(keysPath(r.cfg.StateDir, name, "last"))
@@ -410,9 +465,14 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 	if keys != nil && r.cfg.StateDir != "" {
 		name := r.Name()
 		if err := keys.close(); err == nil {
-			err = os.Rename(keysPath(r.cfg.StateDir, name, "next"), keysPath(r.cfg.StateDir, name, "last"))
+			next, last := keysPath(r.cfg.StateDir, name, "next"), keysPath(r.cfg.StateDir, name, "last")
+			err = os.Rename(next, last)
 			if err != nil {
 				r.stateFailed(err)
+			}
+			// The sorted copy afterWalk made, or none (made on demand).
+			if err := os.Rename(next+sortedSuffix, last+sortedSuffix); err != nil {
+				os.Remove(last + sortedSuffix)
 			}
 		}
 	}

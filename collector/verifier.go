@@ -45,12 +45,16 @@ func (v *Verifier) KeyCount() int { return len(v.cfg.Keys) }
 type Scratch struct {
 	doc    canonical.Doc
 	canon  []byte
+	sumHex [64]byte // in the Scratch, not on the stack: the HMAC's Write would make it escape
 	signer *signer
 }
 
 // NewScratch makes the buffers for one goroutine.
 func (v *Verifier) NewScratch() *Scratch {
-	return &Scratch{signer: newSigner(v.cfg.Signature, v.cfg.Keys)}
+	s := &Scratch{signer: newSigner(v.cfg.Signature, v.cfg.Keys)}
+	// Data not in JS form is validated and re-encoded in one pass.
+	s.doc.EncodeJS = v.cfg.Canonical == canonical.JS
+	return s
 }
 
 // Outcome is what verifying one record found.
@@ -97,39 +101,37 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		if !ok {
 			return fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is missing", name))
 		}
-		isStr, empty := raw[0] == '"', len(raw) == 2 && raw[0] == '"'
-		switch {
-		case (name == "id" || name == "signature") && !isStr:
-			return fail(idOf(doc), CheckFields, fmt.Sprintf("field %q must be a string", name))
-		case empty, string(raw) == "null":
-			return fail(idOf(doc), CheckFields, fmt.Sprintf("required field %q is empty", name))
+		if detail := fieldProblem(name, raw); detail != "" {
+			return fail(idOf(doc), CheckFields, detail)
 		}
 	}
 	// key: compared as bytes; the id is only made a string for a failure
 	idRaw, _ := doc.Get("id")
-	if idBytes, simple := plainString(idRaw); !simple || !bytes.Equal(idBytes, rec.Key) {
-		if id := idOf(doc); id != string(rec.Key) {
-			return fail(id, CheckKey, fmt.Sprintf("stored under key %s but its id is %s", quoteKey(rec.Key), quoteKey([]byte(id))))
-		}
+	if !idMatches(idRaw, rec.Key) {
+		id := idOf(doc)
+		return fail(id, CheckKey, fmt.Sprintf("stored under key %s but its id is %s", quoteKey(rec.Key), idForDetail(idRaw, id)))
 	}
 	// checksum
-	data, _ := doc.Get("data")
-	// Data the app wrote with JSON.stringify usually is canonical already:
-	// then canon is the stored bytes themselves, not a copy.
-	canon, err := v.cfg.Canonical.Canonical(s.canon[:0], data)
-	if len(canon) > 0 && (len(data) == 0 || &canon[0] != &data[0]) {
+	dataMember, _ := doc.GetMember("data")
+	data := dataMember.Value
+	// Data the app wrote with JSON.stringify usually is canonical already
+	// (Parse found out while validating it): then canon is the stored
+	// bytes themselves, not a copy; otherwise Parse usually encoded it
+	// while validating it (dataMember.Canon, the Doc's buffer).
+	canon, err := v.cfg.Canonical.CanonicalMember(s.canon[:0], dataMember)
+	if len(canon) > 0 && (len(data) == 0 || &canon[0] != &data[0]) && dataMember.Canon == nil {
 		s.canon = canon // keep the grown buffer, not an alias of the record
 	}
 	if err != nil {
 		return fail(idOf(doc), CheckChecksum, fmt.Sprintf("cannot canonicalize data (%s mode): %v", v.cfg.Canonical, err))
 	}
 	sum := sha256.Sum256(canon)
-	var sumHex [64]byte
-	hex.Encode(sumHex[:], sum[:])
+	sumHex := s.sumHex[:]
+	hex.Encode(sumHex, sum[:])
 	out := Outcome{KeyIndex: -1, Sum: sum}
 	if raw, ok := doc.Get("checksum"); ok && string(raw) != "null" {
-		if stored, simple := plainString(raw); !simple || !bytes.Equal(stored, sumHex[:]) {
-			return withSum(fail(idOf(doc), CheckChecksum, checksumDetail(raw, sumHex[:], v.cfg.Canonical)), sum)
+		if !checksumEqual(raw, sumHex) {
+			return withSum(fail(idOf(doc), CheckChecksum, checksumDetail(raw, sumHex, v.cfg.Canonical)), sum)
 		}
 	}
 	// signature
@@ -145,7 +147,7 @@ func (v *Verifier) Verify(rec store.Record, s *Scratch) Outcome {
 		}
 		payload := canon
 		if v.cfg.Signature.Payload == "checksum" {
-			payload = sumHex[:]
+			payload = sumHex
 		}
 		idx, detail := s.signer.verify(sig, payload)
 		if idx < 0 {
@@ -184,6 +186,17 @@ func checksumDetail(raw, computed []byte, mode canonical.Mode) string {
 	return fmt.Sprintf("checksum mismatch: stored %s, computed %s (%s mode)", stored, computed, mode)
 }
 
+// checksumEqual reports whether the stored checksum (raw JSON) is the
+// computed hex: as bytes when it is written without escapes (the common
+// case, no allocation), else decoded, as JSON.parse reads it.
+func checksumEqual(raw, computed []byte) bool {
+	if stored, simple := plainString(raw); simple {
+		return bytes.Equal(stored, computed)
+	}
+	stored, isStr := canonical.StringValue(raw)
+	return isStr && stored == string(computed)
+}
+
 // plainString returns the content of a raw JSON string without escapes,
 // as a sub-slice (no allocation); simple is false for anything else (not
 // a string, or a string with escapes to decode).
@@ -203,14 +216,80 @@ func withSum(o Outcome, sum [32]byte) Outcome {
 	return o
 }
 
-// idOf returns the record's id when it is a string, else "".
+// fieldProblem says why a required field's raw value does not do, or "".
+// The id must be truthy as JavaScript judges it (a non-empty string or a
+// non-zero number), the signature a non-empty string, any other required
+// field neither null nor "".
+func fieldProblem(name string, raw []byte) string {
+	switch name {
+	case "id":
+		if raw[0] != '"' && !isNumberStart(raw[0]) {
+			return `field "id" must be a string or a number`
+		}
+		if canonical.Falsy(raw) {
+			return fmt.Sprintf(`required field "id" is empty (%.40s is falsy in JavaScript)`, raw)
+		}
+	case "signature":
+		if raw[0] != '"' {
+			return `field "signature" must be a string`
+		}
+		if len(raw) == 2 {
+			return `required field "signature" is empty`
+		}
+	default:
+		if (len(raw) == 2 && raw[0] == '"') || string(raw) == "null" {
+			return fmt.Sprintf("required field %q is empty", name)
+		}
+	}
+	return ""
+}
+
+func isNumberStart(c byte) bool { return c == '-' || c >= '0' && c <= '9' }
+
+// idMatches reports whether key is the id as text: the string, or the
+// number as JavaScript prints it. An escape-free string id (the common
+// case) and a numeric id are compared without allocating.
+func idMatches(idRaw, key []byte) bool {
+	if len(idRaw) == 0 {
+		return false
+	}
+	if idBytes, simple := plainString(idRaw); simple {
+		return bytes.Equal(idBytes, key)
+	}
+	if isNumberStart(idRaw[0]) {
+		var buf [32]byte
+		text, ok := canonical.AppendNumberText(buf[:0], idRaw)
+		return ok && bytes.Equal(text, key)
+	}
+	s, ok := canonical.StringValue(idRaw)
+	return ok && s == string(key)
+}
+
+// idOf returns the record's id as text when it is a string or a number
+// (as JavaScript prints it), else "".
 func idOf(doc *canonical.Doc) string {
 	raw, ok := doc.Get("id")
-	if !ok {
+	if !ok || len(raw) == 0 {
 		return ""
+	}
+	if isNumberStart(raw[0]) {
+		text, _ := canonical.AppendNumberText(nil, raw)
+		return string(text)
 	}
 	s, _ := canonical.StringValue(raw)
 	return s
+}
+
+// idForDetail prints the id for a key failure: quoted when it is a string,
+// as text when it is a number (so 1.50 shows as 1.5, the text compared).
+func idForDetail(raw []byte, id string) string {
+	if len(raw) > 0 && isNumberStart(raw[0]) {
+		return "the number " + id
+	}
+	if len(raw) == 0 {
+		return "missing"
+	}
+	return quoteKey([]byte(id))
 }
 
 func isLowerHex64(s string) bool {

@@ -66,6 +66,64 @@ func TestVerifyNodeVectors(t *testing.T) {
 	}
 }
 
+// TestVerifyNodeRecords: whole records made by Node (string, numeric and
+// falsy ids, ...) get Node's verdict, and a failing record's id is reported
+// as the text String(rec.id) gives.
+func TestVerifyNodeRecords(t *testing.T) {
+	b, err := os.ReadFile("../testdata/canonical/vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		HMACKey string `json:"hmac_key"`
+		Records []struct {
+			Name, Key, Stored, Verdict string
+			IDText                     *string `json:"id_text"`
+		} `json:"records"`
+	}
+	if err := json.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Records) < 20 {
+		t.Fatalf("only %d record vectors", len(file.Records))
+	}
+	v := mustVerifier(t, VerifierConfig{Canonical: canonical.JS, Keys: []SigningKey{{file: "k", material: []byte(file.HMACKey)}}})
+	s := v.NewScratch()
+	for _, r := range file.Records {
+		t.Run(r.Name, func(t *testing.T) {
+			o := v.Verify(store.Record{Key: []byte(r.Key), Value: []byte(r.Stored)}, s)
+			if o.Check != r.Verdict {
+				t.Fatalf("check %q (%s), Node's verdict %q", o.Check, o.Detail, r.Verdict)
+			}
+			if r.IDText != nil && !o.OK() && o.ID != *r.IDText {
+				t.Errorf("reported id %q, want %q", o.ID, *r.IDText)
+			}
+		})
+	}
+}
+
+// TestVerifyAllocs: a valid record with a string id, or a numeric one,
+// verifies without allocating.
+func TestVerifyAllocs(t *testing.T) {
+	key := []byte("k")
+	v := mustVerifier(t, VerifierConfig{Canonical: canonical.JS, Keys: []SigningKey{{file: "k", material: key}}})
+	data := `{"glyph":"a","n":3,"tags":["x","y"],"strokes":[{"x":1,"y":2,"p":0.5}]}`
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(data))
+	sig := hex.EncodeToString(mac.Sum(nil))
+	for _, id := range []string{`"rec-1"`, `123`, `1.5`} {
+		idText := strings.Trim(id, `"`)
+		rec := store.Record{Key: []byte(idText), Value: []byte(fmt.Sprintf(`{"id":%s,"data":%s,"checksum":%q,"signature":%q}`, id, data, sha256Hex(data), sig))}
+		s := v.NewScratch()
+		if o := v.Verify(rec, s); !o.OK() {
+			t.Fatalf("id %s: %s %s", id, o.Check, o.Detail)
+		}
+		if n := testing.AllocsPerRun(100, func() { v.Verify(rec, s) }); n != 0 {
+			t.Errorf("id %s: %v allocations per record, want 0", id, n)
+		}
+	}
+}
+
 func mustVerifier(t *testing.T, cfg VerifierConfig) *Verifier {
 	t.Helper()
 	v, err := NewVerifier(cfg)
@@ -119,7 +177,10 @@ func TestVerifyChecks(t *testing.T) {
 		{"too large", VerifierConfig{MaxRecordBytes: 10}, "r1", good(hexSig), CheckDecode, -1},
 		{"missing id", VerifierConfig{}, "r1", rec(`"signature":"s"`), CheckFields, -1},
 		{"empty signature", VerifierConfig{}, "r1", rec(`"id":"r1","signature":""`), CheckFields, -1},
-		{"numeric id", VerifierConfig{}, "1", rec(`"id":1,"signature":"s"`), CheckFields, -1},
+		{"numeric id", VerifierConfig{}, "1", rec(`"id":1,"signature":"s"`), "", -1},
+		{"numeric id zero", VerifierConfig{}, "0", rec(`"id":0,"signature":"s"`), CheckFields, -1},
+		{"boolean id", VerifierConfig{}, "true", rec(`"id":true,"signature":"s"`), CheckFields, -1},
+		{"numeric signature", VerifierConfig{}, "r1", rec(`"id":"r1","signature":5`), CheckFields, -1},
 		{"custom required field null", VerifierConfig{RequiredFields: []string{"id", "owner"}}, "r1", rec(`"id":"r1","owner":null`), CheckFields, -1},
 		{"custom required field present", VerifierConfig{RequiredFields: []string{"id", "owner"}}, "r1", rec(`"id":"r1","owner":"me"`), "", -1},
 		{"key mismatch", VerifierConfig{}, "r2", good(hexSig), CheckKey, -1},

@@ -86,7 +86,7 @@ func newFuzzVerifiers(tb testing.TB) *fuzzVerifiers {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	schema, err := LoadSchema(filepath.Join("..", "deploy", "schema", "sigil-record.schema.json"))
+	schema, err := LoadSchema(filepath.Join("..", "deploy", "schema", "sigil-record.schema.json"), FormatAssert)
 	if err != nil {
 		tb.Fatal(err)
 	}

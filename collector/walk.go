@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
@@ -20,7 +21,11 @@ type Pacer interface {
 
 // Result is one verified record, delivered in key order.
 type Result struct {
-	Key     []byte // valid only during the sink call
+	Key []byte // valid only during the sink call
+	// Cursor is where a resumed walk starts after this record when it is
+	// not the key (store.Record.Cursor); nil: Key. Valid only during the
+	// sink call.
+	Cursor  []byte
 	Outcome Outcome
 }
 
@@ -42,12 +47,13 @@ const batchSize = 256
 const batchBytes = 1 << 20
 
 type item struct {
-	oversize   int // the value's size when it was over the limit and not copied
-	key, value []byte
-	err        error
-	out        Outcome
-	ks, vs, ve int
-	null       bool
+	oversize       int // the value's size when it was over the limit and not copied
+	key, value     []byte
+	cursor         []byte
+	err            error
+	out            Outcome
+	ks, vs, ve, ce int
+	null           bool
 }
 
 type batch struct {
@@ -109,7 +115,7 @@ func (w *Walker) Walk(ctx context.Context, after []byte, sink func(Result) error
 		}
 		if sinkErr == nil && ctx.Err() == nil {
 			for j := range b.items {
-				if err := sink(Result{Key: b.items[j].key, Outcome: b.items[j].out}); err != nil {
+				if err := sink(Result{Key: b.items[j].key, Cursor: b.items[j].cursor, Outcome: b.items[j].out}); err != nil {
 					sinkErr = err
 					cancel()
 					break
@@ -169,22 +175,33 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 		start := time.Now()
 		n = 0
 		full := false
-		err := w.Store.Scan(ctx, cursor, func(rec store.Record) error {
+		sctx := ctx
+		if chunk > 0 {
+			// The record after the chunk is read too (it shows where
+			// the key changes).
+			sctx = store.WithScanHint(ctx, chunk+1)
+		}
+		err := w.Store.Scan(sctx, cursor, func(rec store.Record) error {
 			if !w.Shard.Has(rec.Key) {
 				return nil
 			}
-			// A chunk ends only where the key changes: the next chunk
-			// starts strictly after the cursor, so twins (a duplicated
-			// id in PostgreSQL) must not straddle two chunks. The record
-			// that shows the change is read again by the next chunk.
-			if full && w.Store.Compare(rec.Key, cursor) != 0 {
+			// A chunk ends only where the position changes: the next
+			// chunk starts strictly after the cursor, so twins (a
+			// duplicated id in PostgreSQL) or the rows of one heap block
+			// must not straddle two chunks. The record that shows the
+			// change is read again by the next chunk.
+			pos := rec.Cursor
+			if pos == nil {
+				pos = rec.Key
+			}
+			if full && !bytes.Equal(pos, cursor) {
 				return errChunkDone
 			}
 			if b == nil {
 				b = newBatch(free)
 			}
 			b.add(rec, w.Verifier.cfg.MaxRecordBytes)
-			cursor = append(cursor[:0], rec.Key...)
+			cursor = append(cursor[:0], pos...)
 			n++
 			if len(b.items) >= batchSize || len(b.arena) >= batchBytes {
 				if err := dispatch(); err != nil {
@@ -228,8 +245,15 @@ func newBatch(free chan *batch) *batch {
 func (b *batch) add(rec store.Record, maxBytes int) {
 	ks := len(b.arena)
 	b.arena = append(b.arena, rec.Key...)
+	ce := len(b.arena)
+	if rec.Cursor != nil {
+		b.arena = append(b.arena, rec.Cursor...)
+	}
 	vs := len(b.arena)
-	it := item{err: rec.Err, ks: ks, vs: vs, null: rec.Value == nil}
+	it := item{err: rec.Err, ks: ks, ce: ce, vs: vs, null: rec.Value == nil}
+	if rec.Cursor == nil {
+		it.ce = -1
+	}
 	if maxBytes > 0 && len(rec.Value) > maxBytes {
 		it.oversize = len(rec.Value)
 	} else {
@@ -243,7 +267,13 @@ func (b *batch) add(rec store.Record, maxBytes int) {
 func (b *batch) seal() {
 	for i := range b.items {
 		it := &b.items[i]
-		it.key = b.arena[it.ks:it.vs:it.vs]
+		it.cursor = nil
+		if it.ce < 0 {
+			it.key = b.arena[it.ks:it.vs:it.vs]
+		} else {
+			it.key = b.arena[it.ks:it.ce:it.ce]
+			it.cursor = b.arena[it.ce:it.vs:it.vs]
+		}
 		it.value = nil
 		if !it.null {
 			it.value = b.arena[it.vs:it.ve:it.ve]

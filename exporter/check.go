@@ -135,8 +135,12 @@ func setup(ctx context.Context, cfg *config, logger *slog.Logger, stderr io.Writ
 		return fail(err)
 	}
 	for _, t := range targets {
+		split := shard
+		if t.ranged {
+			split = collector.Shard{} // the store reads only its range
+		}
 		rc := collector.RunnerConfig{
-			Shard:              shard,
+			Shard:              split,
 			Store:              t.store,
 			Identity:           t.identity + " shard " + shard.String(),
 			KeyPrefix:          t.prefix,

@@ -24,6 +24,7 @@ type config struct {
 
 	keyFiles       []string
 	schemaFile     string
+	schemaFormat   string
 	canonical      string
 	requiredFields []string
 	sigAlgorithm   string
@@ -68,6 +69,7 @@ func (c *config) register(app *kingpin.Application) {
 
 	app.Flag("verify.key-file", "File holding one HMAC key; repeat for rotation, current key first. Without it the signature check is off.").PlaceHolder("FILE").StringsVar(&c.keyFiles)
 	app.Flag("verify.schema-file", "JSON Schema every record must satisfy. Without it the schema check is off.").PlaceHolder("FILE").StringVar(&c.schemaFile)
+	app.Flag("verify.schema-format", "What the schema's format keywords do: assert (check date-time, email, uuid, ...; an unknown format is a startup error) or annotate (never checked).").Default("assert").EnumVar(&c.schemaFormat, "assert", "annotate")
 	app.Flag("verify.canonical", "Canonical form of data for checksums and signatures: js (what Node computes), raw (stored bytes), jcs (RFC 8785).").Default("js").EnumVar(&c.canonical, "js", "raw", "jcs")
 	app.Flag("verify.required-field", "A field every record must have, non-empty; repeat for more.").Default("id", "signature").StringsVar(&c.requiredFields)
 	app.Flag("verify.signature-algorithm", "HMAC hash: sha256 or sha512.").Default("sha256").EnumVar(&c.sigAlgorithm, "sha256", "sha512")
@@ -81,7 +83,7 @@ func (c *config) register(app *kingpin.Application) {
 	app.Flag("scan.tranquility", "Idle at least this many times the time spent reading (0: off; 1: at most half the time busy).").Default("0").Float64Var(&c.tranquility)
 	app.Flag("scan.window", "Daily time window HH:MM-HH:MM in local time (TZ), or with a UTC suffix (\"01:00-05:00 UTC\"); may cross midnight. Passes run and must end inside it.").Default("").StringVar(&c.window)
 	app.Flag("scan.recheck-interval", "Re-read known failures this often, so a restored record clears its alert before the next pass.").Default("10m").DurationVar(&c.recheckInterval)
-	app.Flag("scan.shard", "Walk only shard i of N of the key space (i/N, 0-based), for stores one process cannot walk in a night.").Default("").StringVar(&c.shard)
+	app.Flag("scan.shard", "Walk only shard i of N of the key space (i/N, 0-based), for stores one process cannot walk in a night. PostgreSQL alone: each shard reads only its range of the index order (about 1/N of the table); LevelDB, or both stores: a hash split (each replica reads everything, verifies its share).").Default("").StringVar(&c.shard)
 
 	app.Flag("report.dir", "Directory of the archived reports.").Default("./reports").StringVar(&c.reportDir)
 	app.Flag("report.retain", "Reports kept per store; older ones are pruned.").Default("30").IntVar(&c.reportRetain)

@@ -59,13 +59,27 @@ func TestCheckCrossStore(t *testing.T) {
 			return dir
 		},
 	}
-	for _, name := range []string{"committed", "regenerated"} {
+	// The PostgreSQL side also as a table walked in an order that is not
+	// bytewise: an ICU-collated primary key, and no index at all.
+	c.CreateDatabase("cross_probe")
+	layouts := map[string][]string{"committed": nil, "regenerated": nil}
+	for name, ddl := range orderLayouts(t, c, "cross_probe") {
+		layouts["committed/"+strings.ReplaceAll(name, " ", "_")] = ddl
+	}
+	for i, name := range []string{"committed", "regenerated", "committed/icu_primary_key", "committed/no_index"} {
+		ddl, ok := layouts[name]
+		if !ok {
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
-			dir := sources[name](t)
+			dir := sources[strings.Split(name, "/")[0]](t)
 			m := readCrossManifest(t, filepath.Join(dir, "expected.json"))
-			database := "cross_" + name
+			database := fmt.Sprintf("cross_%d", i)
 			c.CreateDatabase(database)
 			c.LoadIn(database, filepath.Join(dir, "sigils.sql"))
+			for _, stmt := range ddl {
+				c.ExecIn(database, strings.ReplaceAll(stmt, "sigil_docs", "sigils"))
+			}
 			c.ExecIn(database, "GRANT SELECT ON sigils TO "+pgtest.ReaderRole)
 			db := testutil.CopyDir(t, filepath.Join(dir, "sigils-db"))
 			reports := t.TempDir()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 
 // lazyStore stands in for a store that was unreachable at start-up, so
 // that `serve` starts anyway (store up = 0) and opens it on first use,
-// retried by the walk's back-off. Both backends order keys bytewise.
+// retried by the walk's back-off.
 type lazyStore struct {
 	name string
 	open func(ctx context.Context) (store.Store, error)
@@ -21,8 +22,10 @@ type lazyStore struct {
 }
 
 var (
-	_ store.Store     = (*lazyStore)(nil)
-	_ store.Estimator = (*lazyStore)(nil)
+	_ store.Store      = (*lazyStore)(nil)
+	_ store.Estimator  = (*lazyStore)(nil)
+	_ store.Orderer    = (*lazyStore)(nil)
+	_ store.KeyCounter = (*lazyStore)(nil)
 )
 
 func (l *lazyStore) get(ctx context.Context) (store.Store, error) {
@@ -57,7 +60,42 @@ func (l *lazyStore) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
 	return s.Get(ctx, key)
 }
 
-func (l *lazyStore) Compare(a, b []byte) int { return bytes.Compare(a, b) }
+// Compare is the open store's; bytewise before it opens (no walk then).
+func (l *lazyStore) Compare(a, b []byte) int {
+	if s := l.opened(); s != nil {
+		return s.Compare(a, b)
+	}
+	return bytes.Compare(a, b)
+}
+
+// Order is the open store's order. Before it opens, Unordered: callers
+// then sort key lists before merging them, which is right for any order.
+func (l *lazyStore) Order() store.Order {
+	if s := l.opened(); s != nil {
+		return store.OrderOf(s)
+	}
+	return store.Unordered
+}
+
+// CountKeys passes through to a store that counts keys.
+func (l *lazyStore) CountKeys(ctx context.Context, keys [][]byte) (map[string]int64, error) {
+	s, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kc, ok := s.(store.KeyCounter)
+	if !ok {
+		return nil, errors.New("the store cannot count keys")
+	}
+	return kc.CountKeys(ctx, keys)
+}
+
+// opened is the store once open, else nil.
+func (l *lazyStore) opened() store.Store {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.s
+}
 
 func (l *lazyStore) EstimateCount(ctx context.Context) (int64, error) {
 	s, err := l.get(ctx)

@@ -112,6 +112,10 @@ func TestLiveNodeApp(t *testing.T) {
 func liveNodeApp(t *testing.T, seconds, writeBuffer int) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "app-db")
+	// Build the exporter before the app starts: alone under load the
+	// build took 6-10 s of the app's 12, and the passes it left were too
+	// few for the checks below.
+	testutil.Binary(t)
 	w := startNodeWriter(t, db, seconds, "--write-buffer", strconv.Itoa(writeBuffer))
 	reports, state := t.TempDir(), t.TempDir()
 	p := startExporter(t, "serve", "--store.leveldb.path="+db, "--store.leveldb.prefix=!sigils!",

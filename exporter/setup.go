@@ -23,6 +23,7 @@ type target struct {
 	store    store.Store
 	prefix   string // prepended to keys in reports
 	identity string // which database: see collector.RunnerConfig.Identity
+	ranged   bool   // the store reads only its shard's key range itself
 }
 
 // buildVerifier loads key files and the schema and builds the verifier.
@@ -44,7 +45,11 @@ func buildVerifier(cfg *config, logger *slog.Logger) (*collector.Verifier, error
 	}
 	var schema *collector.Schema
 	if cfg.schemaFile != "" {
-		if schema, err = collector.LoadSchema(cfg.schemaFile); err != nil {
+		format, err := collector.ParseSchemaFormat(cfg.schemaFormat)
+		if err != nil {
+			return nil, err
+		}
+		if schema, err = collector.LoadSchema(cfg.schemaFile, format); err != nil {
 			return nil, err
 		}
 	}
@@ -106,6 +111,15 @@ func openStores(ctx context.Context, cfg *config, logger *slog.Logger, lazy bool
 		closeAll()
 		return nil, err
 	}
+	// --scan.shard: PostgreSQL reads only its shard's range of the walk
+	// order, unless a LevelDB store is compared with it: both then keep
+	// the hash split, so that the two stores' shards hold the same keys.
+	shard, err := collector.ParseShard(cfg.shard)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	ranged := !shard.All() && cfg.levelDBPath == ""
 	if dsn != "" {
 		open := func(ctx context.Context) (store.Store, error) {
 			s, err := postgres.Open(ctx, postgres.Options{
@@ -116,16 +130,17 @@ func openStores(ctx context.Context, cfg *config, logger *slog.Logger, lazy bool
 				PageSize:         cfg.pgPageSize,
 				StatementTimeout: cfg.pgStatementTimeout,
 				Logger:           logger.With("store", "postgres"),
-			})
+			}.Sharded(ranged, shard.Index, shard.Count))
 			if err != nil {
 				return nil, err
 			}
+			logger.Info(s.Describe(), "store", "postgres")
 			for _, w := range s.Warnings() {
 				logger.Warn(w, "store", "postgres")
 			}
 			return s, nil
 		}
-		if err := add("postgres", open, target{identity: postgresIdentity(cfg, dsn)}); err != nil {
+		if err := add("postgres", open, target{identity: postgresIdentity(cfg, dsn), ranged: ranged}); err != nil {
 			closeAll()
 			return nil, err
 		}

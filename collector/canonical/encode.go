@@ -16,6 +16,11 @@ type encoder struct {
 	b   []byte // the value being encoded
 	i   int    // read offset in b
 	jcs bool
+	// strict makes the encoder a validator too: it rejects (errMalformed)
+	// everything Doc.Parse's validator rejects, so that data can be
+	// validated and re-encoded in one pass (see Doc.EncodeJS).
+	strict   bool
+	maxDepth int // containers allowed around a value: MaxDepth, one less when strict
 
 	segs []seg   // members of the objects being written, innermost last
 	perm []int32 // scratch ordering of one object's members
@@ -38,7 +43,7 @@ var encoders = sync.Pool{New: func() any { return new(encoder) }}
 
 func getEncoder(b []byte, jcs bool) *encoder {
 	e := encoders.Get().(*encoder)
-	e.b, e.i, e.jcs = b, 0, jcs
+	e.b, e.i, e.jcs, e.strict, e.maxDepth = b, 0, jcs, false, MaxDepth
 	return e
 }
 
@@ -76,7 +81,7 @@ func (e *encoder) value(dst []byte, depth int) ([]byte, error) {
 	}
 	switch c := e.b[e.i]; c {
 	case '{', '[':
-		if depth >= MaxDepth {
+		if depth >= e.maxDepth {
 			return dst, fmt.Errorf("canonical: nesting deeper than %d levels", MaxDepth)
 		}
 		if c == '{' {

@@ -3,6 +3,7 @@ package canonical
 import (
 	"encoding/binary"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // The fast path of the JS form. The app writes every record with
@@ -43,10 +44,12 @@ type keySpan struct{ start, end int }
 // fastFrame is one open container during isJS. For an object, keys[base:]
 // are its keys so far, n their count and seen a filter on them.
 type fastFrame struct {
-	seen uint64
-	base int
-	n    int
-	obj  bool
+	seen    uint64
+	base    int
+	n       int   // names (keys that are not array indices) so far
+	lastIdx int64 // the last array-index key, -1 before the first
+	names   bool  // a name came: no array-index key may follow
+	obj     bool
 }
 
 // fastScratch is isJS's reusable memory.
@@ -58,26 +61,63 @@ type fastScratch struct {
 // isJS reports whether b is exactly one JSON value that the JS encoder
 // would reproduce byte for byte.
 func isJS(b []byte, sc *fastScratch) bool {
-	ok, keys, stack := scanJS(b, sc.keys[:0], sc.stack[:0])
+	end, ok := sc.scan(b, 0)
+	return ok && end == len(b)
+}
+
+// scan runs scanJS on the value at b[i] and returns the offset after it.
+func (sc *fastScratch) scan(b []byte, i int) (int, bool) {
+	end, ok, keys, stack := scanJS(b, i, sc.keys[:0], sc.stack[:0])
 	sc.keys, sc.stack = keys[:0], stack[:0]
-	return ok
+	return end, ok
 }
 
 // scanJS is isJS's loop: an explicit stack, the scan position in a local.
-func scanJS(b []byte, keys []keySpan, stack []fastFrame) (bool, []keySpan, []fastFrame) {
+// It reads one value at b[i] and returns the offset after it; ok is false
+// when that value is not in JS form (or not JSON, or not UTF-8), and the
+// offset is then meaningless. Since it checks UTF-8 and the JSON grammar of
+// what it accepts, Doc.Parse uses it as its validator for data.
+func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []keySpan, []fastFrame) {
 	var cur fastFrame // the innermost open container, when depth > 0
 	depth := 0
-	i := 0
 	ok := false
+	key := false // a member name comes first
 	for {
+		if key {
+			// `"name":` of an object member. The common case here (a
+			// short printable-ASCII name, not starting with a digit, not
+			// seen by the filter); the rest in fastKey.
+			key = false
+			j := i + 1
+			if j+1 < len(b) && b[i] == '"' && !isDigit(b[j]) && cur.n < fastMaxKeys {
+				for j < len(b) && keyPlain[b[j]] {
+					j++
+				}
+				if j+1 < len(b) && b[j] == '"' && b[j+1] == ':' && j > i+1 {
+					bit := uint64(1) << (((j-i-1)*7 + int(b[i+1])*3 + int(b[j-1])) & 63)
+					if cur.seen&bit == 0 {
+						cur.seen |= bit
+						cur.names = true
+						cur.n++
+						keys = append(keys, keySpan{i + 1, j})
+						i = j + 2
+						goto value
+					}
+				}
+			}
+			if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
+				return i, false, keys, stack
+			}
+		}
+	value:
 		// A value is expected at b[i].
 		if i >= len(b) {
-			return false, keys, stack
+			return i, false, keys, stack
 		}
 		switch c := b[i]; c {
 		case '{', '[':
-			if depth >= MaxDepth {
-				return false, keys, stack
+			if depth+2 > MaxDepth { // as Doc.Parse counts: the record object is one level
+				return i, false, keys, stack
 			}
 			if i+1 < len(b) && b[i+1] == c+2 { // {} or []
 				i += 2
@@ -88,13 +128,9 @@ func scanJS(b []byte, keys []keySpan, stack []fastFrame) (bool, []keySpan, []fas
 				stack = append(stack, cur)
 			}
 			depth++
-			cur = fastFrame{base: len(keys), obj: c == '{'}
+			cur = fastFrame{base: len(keys), lastIdx: -1, obj: c == '{'}
 			i++
-			if c == '{' {
-				if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
-					return false, keys, stack
-				}
-			}
+			key = c == '{'
 			continue
 		case '"':
 			i, ok = fastStr(b, i)
@@ -105,31 +141,39 @@ func scanJS(b []byte, keys []keySpan, stack []fastFrame) (bool, []keySpan, []fas
 		case 'n':
 			i, ok = fastLit(b, i, "null")
 		default:
+			// A short positive integer, the most common number, here;
+			// anything else in fastNum.
+			if c >= '1' && c <= '9' {
+				j := i + 1
+				for j < len(b) && isDigit(b[j]) {
+					j++
+				}
+				if j-i <= maxExactDigits && (j == len(b) || b[j] != '.' && b[j] != 'e' && b[j] != 'E') {
+					i, ok = j, true
+					break
+				}
+			}
 			i, ok = fastNum(b, i)
 		}
 		if !ok {
-			return false, keys, stack
+			return i, false, keys, stack
 		}
 		// A value ended at i: close containers or move to the next element.
 		for {
 			if depth == 0 {
-				return i == len(b), keys, stack
+				return i, true, keys, stack
 			}
 			if i >= len(b) {
-				return false, keys, stack
+				return i, false, keys, stack
 			}
 			c := b[i]
 			i++
 			if c == ',' {
-				if cur.obj {
-					if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
-						return false, keys, stack
-					}
-				}
+				key = cur.obj
 				break
 			}
 			if c != '}' && c != ']' || (c == '}') != cur.obj {
-				return false, keys, stack
+				return i, false, keys, stack
 			}
 			keys = keys[:cur.base]
 			depth--
@@ -141,26 +185,48 @@ func scanJS(b []byte, keys []keySpan, stack []fastFrame) (bool, []keySpan, []fas
 	}
 }
 
-// fastKey accepts `"key":` at b[i] if the key is canonical, neither an
-// array index after the first member nor a duplicate, and returns the
-// offset of the member's value.
+// fastKey accepts `"key":` at b[i] if the key is canonical and where V8
+// would put it (array-index keys first, ascending; then the names, none
+// twice), and returns the offset of the member's value.
 func fastKey(b []byte, i int, keys []keySpan, f *fastFrame) (int, []keySpan, bool) {
-	if f.n == fastMaxKeys || i >= len(b) || b[i] != '"' {
+	if i >= len(b) || b[i] != '"' {
 		return i, keys, false
 	}
 	start := i + 1
-	i, ok := fastStr(b, i)
-	if !ok {
-		return i, keys, false
+	// Keys are mostly short printable ASCII: scan those here, the rest
+	// with fastStr.
+	j := start
+	for j < len(b) && keyPlain[b[j]] {
+		j++
+	}
+	if j < len(b) && b[j] == '"' {
+		i = j + 1
+	} else {
+		var ok bool
+		if i, ok = fastStr(b, i); !ok {
+			return i, keys, false
+		}
 	}
 	k := b[start : i-1]
+	if i >= len(b) || b[i] != ':' {
+		return i, keys, false
+	}
+	if len(k) > 0 && isDigit(k[0]) {
+		if idx, isIdx := arrayIndex(k); isIdx {
+			// Distinct and in V8's place only when ascending before
+			// every name: then no duplicate check is needed.
+			if f.names || int64(idx) <= f.lastIdx {
+				return i, keys, false
+			}
+			f.lastIdx = int64(idx)
+			return i + 1, keys, true
+		}
+	}
+	if f.n == fastMaxKeys {
+		return i, keys, false
+	}
 	var bit uint64 = 1
 	if len(k) > 0 {
-		if isDigit(k[0]) && f.n > 0 {
-			if _, idx := arrayIndex(k); idx {
-				return i, keys, false // V8 moves it before the other keys
-			}
-		}
 		bit = 1 << ((len(k)*7 + int(k[0])*3 + int(k[len(k)-1])) & 63)
 	}
 	if f.seen&bit != 0 {
@@ -171,11 +237,9 @@ func fastKey(b []byte, i int, keys []keySpan, f *fastFrame) (int, []keySpan, boo
 		}
 	}
 	f.seen |= bit
+	f.names = true
 	f.n++
 	keys = append(keys, keySpan{start, i - 1})
-	if i >= len(b) || b[i] != ':' {
-		return i, keys, false
-	}
 	return i + 1, keys, true
 }
 
@@ -196,6 +260,15 @@ func specialMask(x uint64) uint64 {
 	return ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
 }
 
+// keyPlain marks the printable ASCII bytes but '"' and '\\': a key made
+// of them is copied as is.
+var keyPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7F; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // fastPlain marks the bytes a string copies without a closer look: all but
 // '"', '\\' and the control characters.
 var fastPlain = func() (t [256]bool) {
@@ -212,12 +285,13 @@ func fastStr(b []byte, i int) (int, bool) {
 	for {
 		for {
 			if i+8 > len(b) {
-				for i < len(b) && fastPlain[b[i]] {
+				for i < len(b) && fastPlain[b[i]] && b[i] < utf8.RuneSelf {
 					i++
 				}
 				break
 			}
-			if m := specialMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if m := specialMask(x) | x&highs; m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
@@ -228,6 +302,12 @@ func fastStr(b []byte, i int) (int, bool) {
 		}
 		if b[i] == '"' {
 			return i + 1, true
+		}
+		if b[i] >= utf8.RuneSelf {
+			if i = skipUTF8(b, i); i < 0 {
+				return 0, false
+			}
+			continue
 		}
 		// A backslash.
 		if i+1 >= len(b) {
@@ -257,6 +337,29 @@ func fastStr(b []byte, i int) (int, bool) {
 	}
 }
 
+// skipUTF8 returns the offset after the run of valid UTF-8 sequences of
+// non-ASCII characters at b[i], or -1 at an invalid one.
+func skipUTF8(b []byte, i int) int {
+	for i < len(b) && b[i] >= utf8.RuneSelf {
+		c := b[i]
+		// Two- and three-byte sequences inline (the common scripts), the
+		// rest through the standard decoder.
+		switch {
+		case c >= 0xC2 && c <= 0xDF && i+1 < len(b) && b[i+1]&0xC0 == 0x80:
+			i += 2
+		case (c >= 0xE1 && c <= 0xEC || c == 0xEE || c == 0xEF) && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80:
+			i += 3
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return -1
+			}
+			i += size
+		}
+	}
+	return i
+}
+
 // hexLower is the value of a lowercase hex digit, or -1.
 func hexLower(c byte) int {
 	switch {
@@ -273,9 +376,12 @@ func hexLower(c byte) int {
 const fastNumMax = 32
 
 // fastNum accepts the number literal at b[i] if the encoder writes it
-// unchanged, and returns the offset after it. A short integer (not -0) is
-// copied by the encoder; any other literal is printed by appendNumber, the
-// encoder's own code, and compared.
+// unchanged, and returns the offset after it. Decided in the same pass
+// that reads it for the common literals: an integer of at most 15 digits
+// (not -0), and a fraction without exponent that appendShortDecimal prints
+// as is (no trailing zero, at most 15 significant digits, not below 1e-6).
+// Any other literal is printed by appendNumber, the encoder's own code,
+// and compared.
 func fastNum(b []byte, i int) (int, bool) {
 	start := i
 	if i < len(b) && b[i] == '-' {
@@ -286,77 +392,69 @@ func fastNum(b []byte, i int) (int, bool) {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && isDigit(b[i]) {
-			i++
+		for i++; i < len(b) && isDigit(b[i]); i++ {
 		}
 	default:
 		return i, false
 	}
-	simple := true
-	if i < len(b) && b[i] == '.' {
-		simple = false
-		i++
-		if i >= len(b) || !isDigit(b[i]) {
-			return i, false
+	intLen := i - intStart
+	if i == len(b) || b[i] != '.' && b[i] != 'e' && b[i] != 'E' {
+		if intLen <= maxExactDigits {
+			return i, !(b[start] == '-' && b[intStart] == '0') // -0 prints as 0
 		}
+		return fastNumGeneral(b, start, i)
+	}
+	if b[i] == '.' {
+		i++
+		fracStart := i
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		simple = false
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || !isDigit(b[i]) {
+		if i == fracStart {
 			return i, false
 		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
+		if i == len(b) || b[i] != 'e' && b[i] != 'E' {
+			if b[i-1] != '0' {
+				sig := intLen + i - fracStart
+				if b[intStart] == '0' { // 0.000ddd: the leading zeros are not significant
+					z := 0
+					for b[fracStart+z] == '0' {
+						z++
+					}
+					sig = i - fracStart - z
+					if z > 5 { // below 1e-6: exponent notation
+						sig = maxExactDigits + 1
+					}
+				}
+				if sig <= maxExactDigits {
+					return i, true
+				}
+			}
+			return fastNumGeneral(b, start, i)
 		}
 	}
-	if simple && i-intStart <= maxExactDigits {
-		return i, !(b[start] == '-' && b[intStart] == '0') // -0 prints as 0
+	// An exponent.
+	i++
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		i++
 	}
-	lit := b[start:i]
-	if shortDecimalAsIs(lit, b[intStart:i]) {
-		return i, true
-	}
-	if len(lit) > fastNumMax {
+	if i >= len(b) || !isDigit(b[i]) {
 		return i, false
+	}
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	return fastNumGeneral(b, start, i)
+}
+
+// fastNumGeneral compares the literal b[start:end] with what appendNumber
+// prints for it.
+func fastNumGeneral(b []byte, start, end int) (int, bool) {
+	lit := b[start:end]
+	if len(lit) > fastNumMax {
+		return end, false
 	}
 	var buf [fastNumMax]byte
 	out, err := appendNumber(buf[:0], lit, start, false)
-	return i, err == nil && string(out) == string(lit)
-}
-
-// shortDecimalAsIs reports, for a number literal lit whose unsigned part is
-// body, whether appendShortDecimal prints lit unchanged: a fraction without
-// exponent, no trailing zero in it, at most maxExactDigits significant
-// digits, and not below 1e-6.
-func shortDecimalAsIs(lit, body []byte) bool {
-	dot := -1
-	for k, c := range body {
-		if c == '.' {
-			dot = k
-		} else if !isDigit(c) {
-			return false // an exponent
-		}
-	}
-	if dot <= 0 || body[len(body)-1] == '0' || len(body) > maxExactDigits+7 {
-		return false
-	}
-	sig := len(body) - 1
-	if body[0] == '0' { // 0.000ddd: the leading zeros are not significant
-		z := 0
-		for body[dot+1+z] == '0' {
-			z++
-		}
-		if z > 5 { // below 1e-6: exponent notation
-			return false
-		}
-		sig = len(body) - 2 - z
-	}
-	return sig <= maxExactDigits
+	return end, err == nil && string(out) == string(lit)
 }

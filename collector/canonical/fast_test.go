@@ -145,6 +145,7 @@ func TestIsJS(t *testing.T) {
 		{`{"ab":1,"ba":2,"aab":3,"abb":4}`, true},
 		{`{"":1,"":2}`, false},
 		{many(fastMaxKeys), true},
+		{`{"0":0,"1":1,` + many(fastMaxKeys)[1:], true},
 		{many(fastMaxKeys + 1), false},
 		{`{"a":1,}`, false},
 		{`[1,]`, false},
@@ -153,6 +154,20 @@ func TestIsJS(t *testing.T) {
 		{`"abc`, false},
 		{``, false},
 		{`nulll`, false},
+		// array-index keys: accepted first and ascending, as V8 orders them
+		{`{"0":1,"1":2,"10":3,"a":4,"b":5}`, true},
+		{`{"1":1,"0":2}`, false},
+		{`{"0":1,"0":2}`, false},
+		{`{"0":1,"a":2,"1":3}`, false},
+		{`{"4294967294":1,"4294967295":2}`, true},
+		{`{"0":1,"1":2,"01":3}`, true},
+		{`{"0":{"1":1,"2":2},"1":[{"0":1}]}`, true},
+		// UTF-8 is checked: the scan is also Parse's validator for data
+		{"\"\xff\"", false},
+		{"\"é中😀\"", true},
+		{"\"\xed\xa0\x80\"", false}, // an encoded surrogate
+		{"\"\xc3\"", false},
+		{"\"abcdefgh\xc3(\"", false},
 	}
 	var sc fastScratch
 	for _, c := range cases {
@@ -175,10 +190,13 @@ func TestFastPathRandom(t *testing.T) {
 		var g gen
 		g.rng = rng
 		g.value(0)
-		raw := g.b
-		doc := append(append([]byte(`{"data":`), raw...), '}')
+		doc := append(append([]byte(`{"data":`), g.b...), '}')
 		if err := d.Parse(doc); err != nil {
-			t.Fatalf("generator wrote invalid JSON %q: %v", raw, err)
+			t.Fatalf("generator wrote invalid JSON %q: %v", g.b, err)
+		}
+		raw, _ := d.Get("data") // as the verifier sees it: no surrounding whitespace
+		if m, _ := d.GetMember("data"); m.JS != JS.isCanonical(raw) {
+			t.Fatalf("Parse marked data %q JS=%v, isJS disagrees", raw, m.JS)
 		}
 		checkFastSlow(t, raw)
 		out, err := JS.appendSlow(nil, raw)

@@ -38,11 +38,76 @@ func FuzzAppend(f *testing.F) {
 		for _, m := range []Mode{JS, Raw, JCS} {
 			_, _ = m.Append(nil, raw)
 		}
-		// On any bytes, the JS fast path gives what the slow path gives.
+		// On any bytes, the JS fast path gives what the slow path gives,
+		// and the strict encoder accepts what the validator accepts.
 		checkFastSlow(t, raw)
+		checkStrict(t, raw)
 		doc := append(append([]byte(`{"data":`), raw...), '}')
 		checkDocument(t, doc)
 	})
+}
+
+// checkEncodeJS checks that Parse with EncodeJS (the validating encoder
+// for data not in JS form) gives the verdict err of Parse without it, the
+// same members, and the slow path's JS form of data.
+func checkEncodeJS(t *testing.T, doc []byte, err error, plain *Doc) {
+	t.Helper()
+	d := Doc{EncodeJS: true}
+	err2 := d.Parse(doc)
+	if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
+		t.Fatalf("Parse(%q): %v without EncodeJS, %v with it", doc, err, err2)
+	}
+	if err != nil {
+		return
+	}
+	if len(d.Members) != len(plain.Members) {
+		t.Fatalf("Parse(%q) with EncodeJS: %d members, %d without", doc, len(d.Members), len(plain.Members))
+	}
+	for k, m := range d.Members {
+		p := plain.Members[k]
+		if m.Name != p.Name || !bytes.Equal(m.Value, p.Value) || m.JS != p.JS {
+			t.Fatalf("Parse(%q) member %d with EncodeJS: %q %q %v; without: %q %q %v", doc, k, m.Name, m.Value, m.JS, p.Name, p.Value, p.JS)
+		}
+		if m.Canon != nil && (m.Name != "data" || m.JS) {
+			t.Fatalf("Parse(%q) member %q has a Canon %q", doc, m.Name, m.Canon)
+		}
+	}
+	m, _ := d.GetMember("data")
+	slow, errSlow := JS.appendSlow(nil, m.Value)
+	canon, errCanon := JS.CanonicalMember(nil, m)
+	if (errSlow == nil) != (errCanon == nil) || !bytes.Equal(canon, slow) {
+		t.Fatalf("CanonicalMember(%q, Canon=%q) = %q, %v; the slow path gives %q, %v", m.Value, m.Canon, canon, errCanon, slow, errSlow)
+	}
+}
+
+// checkStrict checks the strict (validating) encoder against Doc.Parse's
+// validator on any bytes: it accepts what the validator accepts, ending at
+// the same offset, and writes what the lenient encoder writes.
+func checkStrict(t *testing.T, raw []byte) {
+	t.Helper()
+	e := getEncoder(raw, false)
+	e.i, e.strict, e.maxDepth = skipWS(raw, 0), true, MaxDepth-1
+	out, err := e.value(nil, 0)
+	end := e.i
+	putEncoder(e)
+	var stack []byte
+	vend, verr := valueLoop(raw, skipWS(raw, 0), &stack)
+	// Never more than the validator (a number followed by a digit, as in
+	// 012, it rejects at once, where the validator stops after the 0 and
+	// leaves the 12 to its caller), and all of a whole valid value.
+	if err == nil && (verr != nil || end != vend) || err != nil && verr == nil && skipWS(raw, vend) == len(raw) {
+		t.Fatalf("strict encoder on %q: end %d, %v; the validator: end %d, %v", raw, end, err, vend, verr)
+	}
+	if err != nil {
+		return
+	}
+	lax := getEncoder(raw, false)
+	lax.i = skipWS(raw, 0)
+	want, lerr := lax.value(nil, 0)
+	putEncoder(lax)
+	if lerr != nil || !bytes.Equal(out, want) {
+		t.Fatalf("strict encoder on %q wrote %q; the lenient one %q, %v", raw, out, want, lerr)
+	}
 }
 
 // checkDocument checks Parse against encoding/json's validator and, for an
@@ -51,6 +116,7 @@ func FuzzAppend(f *testing.F) {
 func checkDocument(t *testing.T, doc []byte) {
 	var d Doc
 	err := d.Parse(doc)
+	checkEncodeJS(t, doc, err, &d)
 	valid := json.Valid(doc) && utf8.Valid(doc)
 	if err == nil && !valid {
 		t.Fatalf("Parse accepted invalid JSON %q", doc)
@@ -67,6 +133,16 @@ func checkDocument(t *testing.T, doc []byte) {
 	out, err := JS.Append(nil, data)
 	if err != nil {
 		t.Fatalf("JS.Append(%q): %v", data, err)
+	}
+	// Parse's one-scan verdict on data is the fast path's, and the member
+	// it hands to CanonicalMember gives the slow path's bytes.
+	m, _ := d.GetMember("data")
+	if len(data) > 0 && m.JS != JS.isCanonical(data) {
+		t.Fatalf("Parse marked data %q JS=%v, isJS says %v", data, m.JS, !m.JS)
+	}
+	slow, _ := JS.appendSlow(nil, data)
+	if canon, err := JS.CanonicalMember(nil, m); err != nil || !bytes.Equal(canon, slow) {
+		t.Fatalf("CanonicalMember(%q, JS=%v) = %q, %v; the slow path gives %q", data, m.JS, canon, err, slow)
 	}
 	if !json.Valid(out) || !utf8.Valid(out) {
 		t.Fatalf("JS.Append(%q) = %q: not valid JSON", data, out)
@@ -113,7 +189,7 @@ type refObject struct {
 // refJS is a slow, independent reference for the JS form, built on
 // encoding/json's tokenizer.
 func refJS(t *testing.T, data []byte) string {
-	if Falsy(data) {
+	if refFalsy(t, data) {
 		return "{}"
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -122,6 +198,33 @@ func refJS(t *testing.T, data []byte) string {
 	var sb strings.Builder
 	refEncode(&sb, v)
 	return sb.String()
+}
+
+// refFalsy is JavaScript's !value for a JSON value, through encoding/json
+// and strconv (independent of Falsy): null, false, "" and numbers whose
+// nearest double is zero.
+func refFalsy(t *testing.T, data []byte) bool {
+	if len(data) == 0 {
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("reference decoder: %v", err)
+	}
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case string:
+		return x == ""
+	case json.Number:
+		f, _ := strconv.ParseFloat(string(x), 64) // ±Inf on overflow: truthy
+		return f == 0
+	}
+	return false
 }
 
 func refDecode(t *testing.T, dec *json.Decoder) any {

@@ -94,6 +94,24 @@ func (m Mode) Canonical(dst, raw []byte) ([]byte, error) {
 	return m.appendSlow(dst, raw)
 }
 
+// CanonicalMember is Canonical for a data member found by Doc.Parse (the
+// zero Member when the record has none): Parse already decided whether its
+// value is in JS form, so it is not scanned again, and when Parse
+// already encoded it (Doc.EncodeJS) that form is returned. The result may
+// alias the record or the Doc: it is valid until the next Parse.
+func (m Mode) CanonicalMember(dst []byte, data Member) ([]byte, error) {
+	raw := data.Value
+	if !Falsy(raw) {
+		if m == Raw || m == JS && data.JS {
+			return raw[:len(raw):len(raw)], nil
+		}
+		if m == JS && data.Canon != nil {
+			return data.Canon, nil
+		}
+	}
+	return m.appendSlow(dst, raw)
+}
+
 // isCanonical reports whether raw is already the JS form (see isJS).
 func (m Mode) isCanonical(raw []byte) bool {
 	e := getEncoder(raw, false)

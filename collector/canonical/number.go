@@ -18,6 +18,9 @@ const maxExactDigits = 15
 func (e *encoder) number(dst []byte) ([]byte, error) {
 	b := e.b
 	start := e.i
+	if e.strict {
+		return e.strictNumber(dst)
+	}
 	i := start
 	if i < len(b) && b[i] == '-' {
 		i++
@@ -45,6 +48,66 @@ func (e *encoder) number(dst []byte) ([]byte, error) {
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
+	}
+	e.i = i
+	if simple && digits <= maxExactDigits {
+		lit := b[start:i]
+		if lit[0] == '-' && lit[1] == '0' { // -0 prints as 0
+			return append(dst, '0'), nil
+		}
+		return append(dst, lit...), nil
+	}
+	return appendNumber(dst, b[start:i], start, e.jcs)
+}
+
+// strictNumber is number for the strict encoder: it reads the literal with
+// the grammar Doc.Parse's validator checks (scanNumber's), in the same
+// pass, and rejects a digit right after it (0123, which the validator
+// rejects as a whole too).
+func (e *encoder) strictNumber(dst []byte) ([]byte, error) {
+	b := e.b
+	start := e.i
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	intStart := i
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	default:
+		return dst, errMalformed
+	}
+	digits := i - intStart
+	simple := true
+	if i < len(b) && b[i] == '.' {
+		simple = false
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return dst, errMalformed
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		simple = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return dst, errMalformed
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && isDigit(b[i]) { // after a leading 0
+		return dst, errMalformed
 	}
 	e.i = i
 	if simple && digits <= maxExactDigits {
@@ -193,4 +256,49 @@ func appendShortDecimal(dst, lit []byte) ([]byte, bool) {
 		dst = append(dst, frac...)
 	}
 	return dst, true
+}
+
+// AppendNumberText appends a JSON number literal (as Doc.Parse validated
+// it) as JavaScript's String() prints its nearest double: the text of a
+// numeric record id. 1.50 is "1.5", 1e21 "1e+21", 1e3 "1000", -0 "0",
+// 9007199254740993 "9007199254740992", and a literal that overflows is
+// "Infinity" or "-Infinity". ok is false for a malformed literal, and dst
+// is then returned unextended.
+func AppendNumberText(dst, lit []byte) (out []byte, ok bool) {
+	if len(lit) == 0 {
+		return dst, false
+	}
+	body := lit
+	if body[0] == '-' {
+		body = body[1:]
+	}
+	digits := 0
+	for digits < len(body) && isDigit(body[digits]) {
+		digits++
+	}
+	if digits == 0 {
+		return dst, false
+	}
+	if digits == len(body) && digits <= maxExactDigits {
+		if body[0] == '0' {
+			if len(body) != 1 {
+				return dst, false // a leading zero
+			}
+			return append(dst, '0'), true // -0 prints as 0
+		}
+		return append(dst, lit...), true
+	}
+	start := len(dst)
+	out, err := appendNumber(dst, lit, 0, false)
+	if err != nil {
+		return dst, false
+	}
+	if string(out[start:]) == "null" { // overflow: JSON.stringify's null is String()'s Infinity
+		out = out[:start]
+		if lit[0] == '-' {
+			out = append(out, '-')
+		}
+		out = append(out, "Infinity"...)
+	}
+	return out, true
 }

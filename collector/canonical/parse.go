@@ -27,6 +27,15 @@ type Member struct {
 	// Value is the raw value bytes, a sub-slice of the parsed input with no
 	// surrounding whitespace. It is valid as long as the input is.
 	Value []byte
+	// JS is true for a member named "data" whose value is already in the
+	// JS canonical form (JSON.stringify's output for it), as the same scan
+	// that validated it found; Mode.CanonicalMember then hashes it as is.
+	JS bool
+	// Canon is, for a member named "data" that is not in JS form, its JS
+	// form, when Doc.EncodeJS is set: Parse encoded it in the pass that
+	// validated it, and Mode.CanonicalMember returns it. It is nil
+	// otherwise, and valid until the next Parse.
+	Canon []byte
 }
 
 // Doc is a parsed record document. It is reusable across records (Parse
@@ -35,9 +44,16 @@ type Member struct {
 type Doc struct {
 	// Members are the top-level members in stored order.
 	Members []Member
+	// EncodeJS makes Parse re-encode data that is not already in JS form
+	// (Member.Canon) with a validating encoder, in one pass instead of
+	// validating it and then encoding it. Set it for the JS mode.
+	EncodeJS bool
+
+	canon []byte // the Canon of the data members of the last Parse
 
 	stack []byte   // open containers during Parse: '{' or '['
 	names []string // recently seen member names, reused to avoid allocation
+	fast  fastScratch
 }
 
 // SyntaxError describes why a document was rejected.
@@ -76,6 +92,7 @@ func utf8Err(i int) error {
 // MaxDepth. Errors are one short line with a byte offset.
 func (d *Doc) Parse(b []byte) error {
 	d.Members = d.Members[:0]
+	d.canon = d.canon[:0]
 	i := skipWS(b, 0)
 	if i >= len(b) {
 		if len(b) == 0 {
@@ -114,10 +131,27 @@ func (d *Doc) Parse(b []byte) error {
 			}
 			i = skipWS(b, i+1)
 			valStart := i
-			if i, err = d.value(b, i); err != nil {
-				return err
+			// data: one scan validates it and decides whether it is in
+			// the JS form already; only data that is not is read again,
+			// by the general validator.
+			js := false
+			var canon []byte
+			if string(name) == `"data"` {
+				var end int
+				if end, js = d.fast.scan(b, i); js {
+					i = end
+				} else if d.EncodeJS {
+					if canon, end = d.encodeJS(b, i); canon != nil {
+						i = end
+					}
+				}
 			}
-			d.Members = append(d.Members, Member{Name: d.name(name), Value: b[valStart:i]})
+			if !js && canon == nil {
+				if i, err = d.value(b, i); err != nil {
+					return err
+				}
+			}
+			d.Members = append(d.Members, Member{Name: d.name(name), Value: b[valStart:i], JS: js, Canon: canon})
 			i = skipWS(b, i)
 			if i < len(b) && b[i] == ',' {
 				i = skipWS(b, i+1)
@@ -134,6 +168,35 @@ func (d *Doc) Parse(b []byte) error {
 		return syntaxErr(b, i)
 	}
 	return nil
+}
+
+// encodeJS validates the value at b[i] and encodes its JS form in the same
+// pass, and returns the form and the offset after the value; nil when the
+// strict encoder rejects the value (Parse's validator then says why).
+func (d *Doc) encodeJS(b []byte, i int) ([]byte, int) {
+	e := getEncoder(b, false)
+	e.i, e.strict, e.maxDepth = i, true, MaxDepth-1 // the record object is one level
+	start := len(d.canon)
+	out, err := e.value(d.canon, 0)
+	end := e.i
+	putEncoder(e)
+	if err != nil {
+		d.canon = out[:start]
+		return nil, 0
+	}
+	d.canon = out
+	return out[start:len(out):len(out)], end
+}
+
+// GetMember returns the last member with that name (the one JSON.parse
+// keeps), and ok=false when there is none.
+func (d *Doc) GetMember(name string) (m Member, ok bool) {
+	for k := len(d.Members) - 1; k >= 0; k-- {
+		if d.Members[k].Name == name {
+			return d.Members[k], true
+		}
+	}
+	return Member{}, false
 }
 
 // Get returns the raw value of the last member with that name (the one

@@ -1,7 +1,9 @@
 package canonical
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -17,7 +19,7 @@ const hexDigits = "0123456789abcdef"
 func (e *encoder) str(dst []byte) ([]byte, error) {
 	b := e.b
 	start := e.i
-	i := skipToQuoteOrBackslash(b, start+1)
+	i := e.run(start + 1)
 	if i >= len(b) {
 		return dst, errMalformed
 	}
@@ -52,9 +54,53 @@ func (e *encoder) str(dst []byte) ([]byte, error) {
 			}
 			i += 2
 		default:
-			j := skipToQuoteOrBackslash(b, i+1)
+			j := e.run(i) // from b[i]: strict checks it too
 			dst = append(dst, b[i:j]...)
 			i = j
+		}
+	}
+}
+
+// run returns the offset of the first '"' or '\\' at or after e.b[i]. When
+// the encoder is strict, a control character or invalid UTF-8 before it is
+// an error, reported as the offset len(e.b) (which str rejects).
+func (e *encoder) run(i int) int {
+	if !e.strict {
+		return skipToQuoteOrBackslash(e.b, i)
+	}
+	if i = strictRun(e.b, i); i < 0 {
+		return len(e.b)
+	}
+	return i
+}
+
+// strictRun returns the offset of the first '"' or '\\' at or after b[i],
+// or -1 when a control character, invalid UTF-8 or the end of b comes
+// first: the string body as Doc.Parse's validator checks it.
+func strictRun(b []byte, i int) int {
+	for {
+		for {
+			if i+8 > len(b) {
+				for i < len(b) && fastPlain[b[i]] && b[i] < utf8.RuneSelf {
+					i++
+				}
+				break
+			}
+			x := binary.LittleEndian.Uint64(b[i:])
+			if m := specialMask(x) | x&highs; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) || b[i] < 0x20 {
+			return -1
+		}
+		if b[i] == '"' || b[i] == '\\' {
+			return i
+		}
+		if i = skipUTF8(b, i); i < 0 {
+			return -1
 		}
 	}
 }

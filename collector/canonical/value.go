@@ -135,19 +135,39 @@ func zeroNumber(raw []byte) bool {
 		switch {
 		case c >= '1' && c <= '9':
 			// A nonzero digit: zero only when it underflows, which needs
-			// an exponent.
+			// an exponent or, without one, a fraction whose first nonzero
+			// digit comes after 323 zeros (0.000…0001 is 1e-324, below
+			// half the smallest double).
 			for _, c := range raw {
 				if c == 'e' || c == 'E' {
 					exp = true
 				}
 			}
-			if !exp {
+			if !exp && !tinyFraction(raw) {
 				return false
 			}
 			f, err := strconv.ParseFloat(unsafeString(raw), 64)
 			return err == nil && f == 0
 		case c == 'e' || c == 'E':
 			return true // every mantissa digit was 0
+		}
+	}
+	return true
+}
+
+// tinyFraction reports whether a literal without exponent is -?0.ddd with
+// at least 323 zeros before its first nonzero digit: small enough that it
+// may round to zero.
+func tinyFraction(raw []byte) bool {
+	if raw[0] == '-' {
+		raw = raw[1:]
+	}
+	if len(raw) < 2+323 || raw[0] != '0' || raw[1] != '.' {
+		return false
+	}
+	for _, c := range raw[2 : 2+323] {
+		if c != '0' {
+			return false
 		}
 	}
 	return true

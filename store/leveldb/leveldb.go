@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -33,9 +34,16 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
-// openAttempts bounds how often open starts again when the app changed the
-// database under it (see Store.open).
-const openAttempts = 8
+// open starts again when the app changed the database under it (see
+// Store.open): at least openAttempts times, and for as long as openPatience
+// after the first attempt, with a pause that grows from 5 ms to 200 ms. On a
+// loaded machine an attempt can be descheduled for longer than the app
+// takes to flush its next memtable, so a fixed count of quick attempts is
+// not enough; a time budget is.
+const (
+	openAttempts = 8
+	openPatience = 3 * time.Second
+)
 
 // DefaultChunkSize is the number of records read under one iterator.
 const DefaultChunkSize = 1024
@@ -78,6 +86,9 @@ var (
 type handle struct {
 	db   *leveldb.DB
 	refs sync.WaitGroup
+	// manifest is the name and size of the MANIFEST this view was opened
+	// from (see Store.moved).
+	manifest string
 }
 
 // Open opens the LevelDB at path read-only. A path without a CURRENT file
@@ -116,29 +127,59 @@ func (s *Store) open() (*handle, error) {
 	}
 	// A live app may flush a memtable, delete the journal it held and
 	// write a new MANIFEST while we read the old one: that view would miss
-	// the new table's records, so it is opened again (staleViewError). The
-	// last attempt accepts a current journal that is missing, as C++
-	// LevelDB does when it recovers such a directory.
+	// the new table's records, so it is opened again (staleViewError),
+	// with growing pauses, for openPatience while the MANIFEST keeps
+	// changing. The attempt after that accepts a current journal that is
+	// missing, as C++ LevelDB does when it recovers such a directory.
 	var db *leveldb.DB
 	var err error
+	start := time.Now()
+	pause := 5 * time.Millisecond
+	var still, seen string // the MANIFEST of the last stale attempt, of this one
 	for attempt := 1; ; attempt++ {
-		db, err = leveldb.Open(&roStorage{dir: s.path, log: s.log, strictJournals: attempt < openAttempts}, &opt.Options{
+		// A MANIFEST that did not change since the last stale attempt
+		// means a directory at rest (a crash left the current journal
+		// missing): no point waiting for the app.
+		patient := (attempt < openAttempts || time.Since(start) < openPatience) && (attempt == 1 || seen != still)
+		still = seen
+		rs := &roStorage{dir: s.path, log: s.log, strictJournals: patient}
+		db, err = leveldb.Open(rs, &opt.Options{
 			ReadOnly:               true,
 			ErrorIfMissing:         true,
 			BlockCacheCapacity:     2 * opt.MiB,
 			OpenFilesCacheCapacity: 64,
 		})
+		seen = rs.manifestSeen
 		var stale *staleViewError
-		if err == nil || !errors.As(err, &stale) || attempt == openAttempts {
+		if err == nil || !errors.As(err, &stale) || !patient {
 			break
 		}
 		s.log.Debug("LevelDB changed while opening; opening again", "path", s.path, "attempt", attempt, "err", err)
-		time.Sleep(time.Duration(attempt) * 5 * time.Millisecond)
+		time.Sleep(pause)
+		pause = min(2*pause, 200*time.Millisecond)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open LevelDB %q read-only (is it a LevelDB, readable by this user, its MANIFEST intact?): %w: %w", s.path, store.ErrUnavailable, err)
 	}
-	return &handle{db: db}, nil
+	return &handle{db: db, manifest: seen}, nil
+}
+
+// moved reports whether the app changed the database since view h was
+// opened: CURRENT names another MANIFEST, or the MANIFEST grew. C++ LevelDB
+// records a flush or compaction in the MANIFEST before it deletes the
+// files it replaced, so a table file of h that is missing while the
+// MANIFEST has not moved was not removed by the app: it is damage.
+func (s *Store) moved(h *handle) bool {
+	b, err := os.ReadFile(filepath.Join(s.path, "CURRENT"))
+	if err != nil {
+		return false
+	}
+	name := strings.TrimSuffix(string(b), "\n")
+	fi, err := os.Stat(filepath.Join(s.path, name))
+	if err != nil {
+		return false
+	}
+	return fmt.Sprintf("%s:%d", name, fi.Size()) != h.manifest
 }
 
 // Reopen opens the database again, read-only, to see what the app wrote

@@ -14,8 +14,13 @@ import (
 )
 
 // maxVanishRetries is how many reopens a missing table file gets at one
-// cursor before it is reported as damage rather than the app's compaction.
-const maxVanishRetries = 2
+// cursor before it is reported as damage rather than the app's compaction,
+// when the MANIFEST has not moved since the view was opened (see
+// Store.moved); while it moves, a Scan reopens up to maxMovedReopens times.
+const (
+	maxVanishRetries = 2
+	maxMovedReopens  = 1000
+)
 
 // scanRO reads strictly: a damaged block stops the iterator with an error
 // naming it. Scans do not fill the block cache.
@@ -43,7 +48,7 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 		w.haveGood = true
 	}
 	var reopenedAt []byte // start of the chunk that last triggered a reopen
-	retries := 0
+	retries, moved := 0, 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -60,6 +65,16 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 			return cb.err
 		}
 		switch {
+		case isMissingTable(err) && w.view != nil && s.moved(w.view) && moved < maxMovedReopens:
+			// The app compacted since this view was opened (its MANIFEST
+			// moved on): not damage, however often it happens at this
+			// cursor, as on a loaded machine where an open can take
+			// longer than the app's next compaction.
+			moved++
+			s.log.Info("LevelDB table file vanished under the walk; reopening and resuming", "path", s.path, "file", damagedFile(err))
+			if rerr := s.Reopen(); rerr != nil {
+				return rerr
+			}
 		case isMissingTable(err) && (retries < maxVanishRetries || !bytes.Equal(reopenedAt, w.start)):
 			// The app compacted while we held an old view: not damage.
 			if !bytes.Equal(reopenedAt, w.start) {
@@ -91,6 +106,7 @@ type walk struct {
 	start    []byte // next full key to read from (inclusive)
 	lastGood []byte // last key yielded (prefix stripped), for damage messages
 	haveGood bool
+	view     *handle // the view the last chunk read
 }
 
 // callbackError carries fn's error out of a chunk unchanged.
@@ -106,6 +122,7 @@ func (w *walk) chunk() (done bool, err error) {
 		return false, err
 	}
 	defer h.refs.Done()
+	w.view = h
 	it := h.db.NewIterator(&util.Range{Start: w.start, Limit: w.s.limit}, scanRO)
 	defer it.Release()
 	n := 0

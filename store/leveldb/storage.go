@@ -43,6 +43,7 @@ type roStorage struct {
 	// as one (see List and mergeJournals).
 	manifest     manifestJournals
 	haveManifest bool
+	manifestSeen string // name and size of the MANIFEST read, for Store.open
 	journals     []storage.FileDesc
 	// strictJournals makes List fail with a staleViewError when the
 	// journal the MANIFEST names as current is not on disk (see Store.open).
@@ -162,6 +163,7 @@ func (s *roStorage) Open(fd storage.FileDesc) (storage.Reader, error) {
 			return nil, err
 		}
 		s.manifest, s.haveManifest = readManifestJournals(b), true
+		s.manifestSeen = fmt.Sprintf("%s:%d", fileName(fd), len(b))
 		return memFile{bytes.NewReader(b)}, nil
 	case storage.TypeJournal:
 		if n := len(s.journals); n > 0 && s.journals[n-1] == fd {

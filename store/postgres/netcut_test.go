@@ -81,7 +81,10 @@ func (p *cutProxy) setCut(v bool) {
 func (e *env) testNetworkCut(t *testing.T) {
 	proxy := newCutProxy(t, fmt.Sprintf("127.0.0.1:%d", e.c.Port()))
 	dsn := strings.Replace(e.c.ReaderDSN(testDB), fmt.Sprintf(":%d/", e.c.Port()), fmt.Sprintf(":%d/", proxy.ln.Addr().(*net.TCPAddr).Port), 1)
-	s := e.open(t, Options{DSN: dsn, Table: "sigils", PageSize: 5, StatementTimeout: time.Second})
+	// Opened with room for a loaded machine; the walk then runs with the
+	// short timeout whose bound the test checks.
+	s := e.open(t, Options{DSN: dsn, Table: "sigils", PageSize: 5, StatementTimeout: 10 * time.Second})
+	s.opts.StatementTimeout = time.Second
 	if got := scanAll(t, s, nil); len(got) == 0 {
 		t.Fatal("no records through the proxy")
 	}

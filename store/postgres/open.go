@@ -14,12 +14,12 @@ import (
 )
 
 // Open parses the DSN, connects, checks that the table and columns exist
-// and can be read, and works out how to walk the key column in bytewise
-// order. A DSN that does not parse is a one-line error that never repeats
+// and can be read, and works out how to walk the table: in the order of an
+// existing index on the key column, or by block ranges without one. A DSN that does not parse is a one-line error that never repeats
 // the DSN. A server that cannot be reached is an error wrapping
 // store.ErrUnavailable; a missing table or column wraps store.ErrNotFound.
-// Conditions worth a startup log line (jsonb columns, no index for the walk
-// order) are in Warnings.
+// Conditions worth a startup log line (jsonb columns, a view that can only
+// be walked by sorting) are in Warnings; Describe says how the walk goes.
 func Open(ctx context.Context, o Options) (*Store, error) {
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
@@ -59,6 +59,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 type column struct {
 	name      string
 	typ       string // base type name, domains resolved: "text", "jsonb", ...
+	typeSQL   string // the declared type as SQL, for casts: "bigint", "app.my_domain"
 	collation uint32
 }
 
@@ -89,19 +90,22 @@ func (s *Store) introspect(ctx context.Context) error {
 		if err := s.setValueExpr(cols); err != nil {
 			return err
 		}
-		bytewise, err := isBytewise(ctx, tx, key.collation)
-		if err != nil {
+		var idx walkIndexInfo
+		if s.plan, idx, err = choosePlan(ctx, tx, s.relid, relkind, key); err != nil {
 			return err
 		}
-		s.keyExpr, s.indexHint = keyExpr(key, bytewise, o.Table)
-		if s.unique, err = hasUniqueIndex(ctx, tx, s.relid, o.KeyColumn); err != nil {
-			return err
-		}
+		s.unique = s.plan.kind == walkIndex && idx.unique
 		if !s.unique && (relkind == "r" || relkind == "p" || relkind == "m") {
 			s.tiebreak = ", t.ctid"
 		}
+		if s.plan.kind == walkBlocks {
+			if err := s.readBlockStats(ctx, tx); err != nil {
+				return err
+			}
+		}
 		// Fail now, with the server's words, on a missing SELECT grant.
-		rows, err := tx.Query(ctx, s.pageSQL(modeFirst), 0)
+		q, args := s.pageQuery(modeFirst, "", 0, 0, 0)
+		rows, err := tx.Query(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -109,14 +113,8 @@ func (s *Store) introspect(ctx context.Context) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		served, err := s.indexServesOrder(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if !served {
-			s.warnings = append(s.warnings, fmt.Sprintf(
-				"postgres: no index on %s serves the bytewise key order the walk reads in, so every page sorts the table; create one: %s",
-				o.Table, s.indexHint))
+		if s.plan.kind == walkSorted {
+			s.warnings = append(s.warnings, s.plan.describe(o.Table))
 		}
 		return nil
 	})
@@ -126,6 +124,7 @@ func readColumns(ctx context.Context, tx pgx.Tx, relid uint32) ([]column, error)
 	rows, err := tx.Query(ctx, `
 SELECT a.attname::text,
        (CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END)::regtype::text,
+       format_type(a.atttypid, a.atttypmod),
        a.attcollation::oid
 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
@@ -136,7 +135,7 @@ ORDER BY a.attnum`, relid)
 	var cols []column
 	for rows.Next() {
 		var c column
-		if err := rows.Scan(&c.name, &c.typ, &c.collation); err != nil {
+		if err := rows.Scan(&c.name, &c.typ, &c.typeSQL, &c.collation); err != nil {
 			return nil, err
 		}
 		cols = append(cols, c)
@@ -170,55 +169,4 @@ FROM pg_collation co WHERE co.oid = $1`, collation).Scan(&ok)
 		return false, nil
 	}
 	return ok != nil && *ok, err
-}
-
-// keyExpr is the key as text in bytewise (C) order, and the index that
-// serves that order.
-func keyExpr(key column, bytewise bool, table string) (expr, hint string) {
-	col := pgx.Identifier{key.name}.Sanitize()
-	tbl := mustIdent(table)
-	switch {
-	case (key.typ == "text" || key.typ == "character varying") && bytewise:
-		return "t." + col, fmt.Sprintf("CREATE UNIQUE INDEX CONCURRENTLY ON %s (%s) (or a plain index if ids may repeat)", tbl, col)
-	case key.typ == "text" || key.typ == "character varying":
-		return "t." + col + ` COLLATE "C"`, fmt.Sprintf(`CREATE INDEX CONCURRENTLY ON %s (%s COLLATE "C")`, tbl, col)
-	default:
-		return "(t." + col + `::text) COLLATE "C"`, fmt.Sprintf(`CREATE INDEX CONCURRENTLY ON %s ((%s::text) COLLATE "C")`, tbl, col)
-	}
-}
-
-func mustIdent(table string) string {
-	id, err := tableIdent(table)
-	if err != nil {
-		return table
-	}
-	return id.Sanitize()
-}
-
-func hasUniqueIndex(ctx context.Context, tx pgx.Tx, relid uint32, col string) (bool, error) {
-	var ok bool
-	err := tx.QueryRow(ctx, `
-SELECT EXISTS (
-  SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-  WHERE i.indrelid = $1 AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL
-    AND i.indexprs IS NULL AND a.attname = $2)`, relid, col).Scan(&ok)
-	return ok, err
-}
-
-// indexServesOrder asks the planner whether the walk's ORDER BY can come
-// from an index: with sorting disabled, a plan that still sorts has no
-// index to read in that order.
-func (s *Store) indexServesOrder(ctx context.Context, tx pgx.Tx) (bool, error) {
-	if _, err := tx.Exec(ctx, `SET LOCAL enable_sort = off`); err != nil {
-		return false, err
-	}
-	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
-		return false, err
-	}
-	var plan string
-	q := fmt.Sprintf(`EXPLAIN (FORMAT JSON) SELECT 1 FROM %s AS t WHERE %s > '' ORDER BY %s LIMIT 1`, s.table, s.keyExpr, s.keyExpr)
-	if err := tx.QueryRow(ctx, q).Scan(&plan); err != nil {
-		return false, err
-	}
-	return !containsSortNode(plan), nil
 }

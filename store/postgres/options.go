@@ -32,6 +32,10 @@ type Options struct {
 	// ApplicationName is shown in pg_stat_activity; default
 	// "sigil-integrity-exporter".
 	ApplicationName string
+	// Shard and Shards split the walk: with Shards > 1 the store walks
+	// only range Shard (0-based) of Shards ranges of its walk order, so
+	// that Shards replicas each read about 1/Shards of the table.
+	Shard, Shards int
 	// Logger receives debug lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -74,6 +78,9 @@ func (o Options) validate() error {
 	if o.StatementTimeout < time.Millisecond {
 		return fmt.Errorf("postgres statement timeout %s: want at least 1ms", o.StatementTimeout)
 	}
+	if o.Shards > 1 && (o.Shard < 0 || o.Shard >= o.Shards) {
+		return fmt.Errorf("postgres shard %d/%d: want 0 <= shard < shards", o.Shard, o.Shards)
+	}
 	if _, err := tableIdent(o.Table); err != nil {
 		return err
 	}
@@ -92,4 +99,12 @@ func tableIdent(table string) (pgx.Identifier, error) {
 		}
 	}
 	return pgx.Identifier(parts), nil
+}
+
+// Sharded returns o walking shard i of n when on is true (and n > 1).
+func (o Options) Sharded(on bool, i, n int) Options {
+	if on && n > 1 {
+		o.Shard, o.Shards = i, n
+	}
+	return o
 }

@@ -57,7 +57,3 @@ func jsonbWarning(where string) string {
 		"so js-mode checksums and signatures may not reproduce the app's bytes: " +
 		"run with --verify.canonical=jcs, or store records in a json or text column"
 }
-
-func containsSortNode(plan string) bool {
-	return strings.Contains(plan, `"Node Type": "Sort"`)
-}

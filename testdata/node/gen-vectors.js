@@ -60,6 +60,12 @@ for (const [n, v] of [['null', 'null'], ['false', 'false'], ['zero', '0'], ['min
   ['underflow', '1e-400'], ['minus-underflow', '-1e-400']]) {
   add('falsy-' + n, v);
 }
+// A literal without exponent that rounds to zero is falsy too.
+add('falsy-tiny-decimal', '0.' + '0'.repeat(323) + '1');
+add('falsy-minus-tiny-decimal', '-0.' + '0'.repeat(323) + '1');
+add('falsy-tiny-decimal-long', '0.' + '0'.repeat(400) + '999');
+add('truthy-denormal-decimal', '0.' + '0'.repeat(322) + '1');
+add('truthy-denormal-decimal-3', '-0.' + '0'.repeat(323) + '3');
 for (const [n, v] of [['string-zero', '"0"'], ['string-space', '" "'], ['empty-array', '[]'],
   ['empty-object', '{}'], ['true', 'true'], ['one', '1'], ['tiny', '5e-324'], ['string', '"hello"'],
   ['overflow', '1e400'], ['array', '[0,false,null,""]'], ['string-false', '"false"']]) {
@@ -253,6 +259,51 @@ function jcs(v) {
 const sha256 = (s) => crypto.createHash('sha256').update(Buffer.from(s, 'utf8')).digest('hex');
 const hmac = (s) => crypto.createHmac('sha256', HMAC_KEY).update(Buffer.from(s, 'utf8')).digest('hex');
 
+// --- whole records, verified the way the app verifies one ---
+//
+// Each record vector: name, key (the text it is stored under), stored (the
+// record document, with a checksum and an HMAC computed here) and verdict:
+// the first check that fails when Node verifies it, or "" when it passes:
+//   fields     !rec.id, or the signature is not a non-empty string
+//   key        String(rec.id) !== key
+//   checksum   a checksum is present and !== sha256(JSON.stringify(rec.data || {}))
+//   signature  the HMAC of the same text is not rec.signature
+// id_text is String(rec.id) when the id is a string or a number.
+const recordCases = [];
+// addRecord(name, idSrc, dataSrc, opts): opts.key (default String(id)),
+// opts.checksum(hex) -> the checksum member's source text.
+function addRecord(name, idSrc, dataSrc, opts = {}) {
+  recordCases.push({ name, idSrc, dataSrc, ...opts });
+}
+for (const n of ['1', '42', '-7', '1.50', '1e3', '1e21', '1.5e-7', '0.1', '9007199254740993',
+  '123456789012345678', '4294967295', '1e400', '-1e400', '5e-324', '0.000001']) {
+  addRecord('id-number-' + n, n, '{"a":1}');
+}
+for (const [n, v] of [['zero', '0'], ['minus-zero', '-0'], ['zero-point-zero', '0.0'], ['zero-exp', '0e10'],
+  ['underflow', '1e-400'], ['empty-string', '""'], ['null', 'null'], ['false', 'false']]) {
+  addRecord('id-falsy-' + n, v, '{"a":1}', { key: '0' });
+}
+addRecord('id-missing', null, '{"a":1}', { key: 'x' });
+addRecord('id-number-written-differently', '1.50', '{"a":1}', { key: '1.50' });
+addRecord('id-number-exp-key', '1e21', '{"a":1}', { key: '1000000000000000000000' });
+addRecord('id-string-uuid', '"0b6f2c52-6c5e-4f7e-9d0a-3f1f8a8e2b11"', '{"a":1}');
+addRecord('id-string-escaped', String.raw`"1\/2"`, '{"a":1}');
+addRecord('id-string-number-text', '"1.50"', '{"a":1}', { key: '1.50' });
+// data that rounds to zero without an exponent is falsy: the payload is {}
+addRecord('data-tiny-decimal', '"r"', '0.' + '0'.repeat(323) + '1');
+addRecord('data-minus-tiny-decimal', '"r"', '-0.' + '0'.repeat(323) + '1');
+addRecord('data-denormal-decimal', '"r"', '0.' + '0'.repeat(322) + '1');
+// a checksum written with JSON escapes is compared decoded
+const escHex = (sum, i) => JSON.stringify(sum).replace(sum[i], '\\u00' + sum.charCodeAt(i).toString(16));
+addRecord('checksum-escaped-first', '"r"', '{"a":1}', { checksum: (sum) => escHex(sum, 0) });
+addRecord('checksum-escaped-all', '"r"', '{"a":[1,2]}', {
+  checksum: (sum) => '"' + [...sum].map((c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')).join('') + '"',
+});
+addRecord('checksum-escaped-solidus-not-hex', '"r"', '{"a":1}', { checksum: (sum) => '"' + sum.slice(0, 63) + '\\/"' });
+addRecord('checksum-escaped-uppercase', '"r"', '{"a":1}', {
+  checksum: (sum) => { const i = sum.search(/[a-f]/); return '"' + sum.slice(0, i) + '\\u00' + sum.toUpperCase().charCodeAt(i).toString(16) + sum.slice(i + 1) + '"'; },
+});
+
 const names = new Set();
 const out = [];
 for (const c of cases) {
@@ -294,8 +345,34 @@ for (const c of cases) {
   out.push(v);
 }
 
+const recordOut = [];
+for (const c of recordCases) {
+  const data = JSON.parse(c.dataSrc);
+  const js = JSON.stringify(data || {});
+  const sum = sha256(js);
+  const members = [];
+  if (c.idSrc !== null) members.push('"id":' + c.idSrc);
+  members.push('"data":' + c.dataSrc);
+  members.push('"checksum":' + (c.checksum ? c.checksum(sum) : JSON.stringify(sum)));
+  members.push('"signature":' + JSON.stringify(hmac(js)));
+  const stored = '{' + members.join(',') + '}';
+  const rec = JSON.parse(stored);
+  const key = c.key !== undefined ? c.key : String(rec.id);
+  let verdict = '';
+  if (!rec.id || typeof rec.signature !== 'string' || !rec.signature) verdict = 'fields';
+  else if (String(rec.id) !== key) verdict = 'key';
+  else if (rec.checksum !== undefined && rec.checksum !== null && rec.checksum !== sha256(JSON.stringify(rec.data || {}))) verdict = 'checksum';
+  else if (hmac(JSON.stringify(rec.data || {})) !== rec.signature) verdict = 'signature';
+  const v = { name: c.name, key, stored, verdict };
+  if (typeof rec.id === 'string' || typeof rec.id === 'number') v.id_text = String(rec.id);
+  if (names.has(c.name)) throw new Error('duplicate vector name ' + c.name);
+  names.add(c.name);
+  recordOut.push(v);
+}
+
 process.stdout.write(JSON.stringify({
   generator: 'testdata/node/gen-vectors.js',
   hmac_key: HMAC_KEY,
   vectors: out,
+  records: recordOut,
 }, null, 1) + '\n');
