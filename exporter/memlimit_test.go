@@ -1,39 +1,44 @@
 package main
 
 import (
+	"log/slog"
+	"math"
 	"os"
-	"path/filepath"
+	"runtime/debug"
 	"testing"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
 )
 
-// TestCgroupMemoryMax: the soft memory limit's source, the cgroup v2
-// memory.max of the process's own cgroup; none for "max", a v1-only
-// system or a missing file.
-func TestCgroupMemoryMax(t *testing.T) {
-	root := t.TempDir()
-	write := func(p, s string) string {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	write(filepath.Join(root, "system.slice/sie.service/memory.max"), "268435456\n")
-	write(filepath.Join(root, "unlimited/memory.max"), "max\n")
+// TestSetMemoryLimit: the soft memory limit is 90 % of the container's
+// limit; GOMEMLIMIT wins; no limit and a provider error leave none in
+// effect (90 % of the largest int64).
+func TestSetMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	log := slog.New(slog.DiscardHandler)
+	const mib = 1 << 20
 	for _, tc := range []struct {
-		name, cgroup string
-		want         int64
+		name       string
+		gomemlimit string
+		provider   memlimit.Provider
+		want       int64
 	}{
-		{"limited", "0::/system.slice/sie.service\n", 268435456},
-		{"max", "0::/unlimited\n", 0},
-		{"v1 only", "4:memory:/system.slice/sie.service\n", 0},
-		{"no file", "0::/elsewhere\n", 0},
+		{"cgroup 256 MiB", "", memlimit.Limit(256 * mib), 256 * mib * 9 / 10},
+		{"cgroup 128 MiB", "", memlimit.Limit(128 * mib), 128 * mib * 9 / 10},
+		{"no limit", "", func() (uint64, error) { return 0, memlimit.ErrNoLimit }, math.MaxInt64 / 10 * 9},
+		{"no cgroup", "", func() (uint64, error) { return 0, memlimit.ErrNoCgroup }, math.MaxInt64 / 10 * 9},
+		{"GOMEMLIMIT wins", "100MiB", memlimit.Limit(256 * mib), 12345 * mib},
 	} {
-		got, _ := cgroupMemoryMax(write(filepath.Join(t.TempDir(), "cgroup"), tc.cgroup), root)
-		if got != tc.want {
-			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMEMLIMIT", tc.gomemlimit)
+			t.Setenv("AUTOMEMLIMIT", "") // restored after the test
+			os.Unsetenv("AUTOMEMLIMIT")
+			debug.SetMemoryLimit(12345 * mib)
+			setMemoryLimit(log, tc.provider)
+			if got := debug.SetMemoryLimit(-1); got < tc.want-mib || got > tc.want+mib {
+				t.Errorf("memory limit %d, want about %d", got, tc.want)
+			}
+		})
 	}
 }
