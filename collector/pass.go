@@ -218,12 +218,22 @@ func (c *Consumer) dedupe(key []byte, o verify.Outcome) verify.Outcome {
 	return o
 }
 
+// MaxRereadKeyBytes bounds the keys of failures that are re-read: a Get
+// of a key this long makes goleveldb read the table's whole index block,
+// which holds such keys too (30 keys of 1 MB: a 30 MB block per Get, the
+// largest cost of such a store, docs/RELIABILITY.md section 8). A failure
+// with a longer key is counted from its one read, not re-read.
+const MaxRereadKeyBytes = 64 << 10
+
 // reread reads a failing record again and verifies it once more, so that a
 // record caught mid-write or a transient fault is not reported. keep is
 // false when the record is gone (deleted by the app since it was read).
 func (c *Consumer) reread(ctx context.Context, key []byte, o verify.Outcome) (verify.Outcome, bool) {
 	if o.Check == verify.CheckDuplicate {
 		return o, true // a second copy cannot be re-read by key
+	}
+	if len(key) > MaxRereadKeyBytes {
+		return o, true // see MaxRereadKeyBytes
 	}
 	value, found, err := c.Store.Get(ctx, key)
 	switch {

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
@@ -63,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logger := promslog.New(logCfg)
 	logger.Info("starting "+appName, "command", cmd, "version", version.Info(), "build_context", version.BuildContext())
 	warnFlags(cfg, args, logger)
+	setMemoryLimit(logger, memlimit.FromCgroup)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
