@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
+	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -26,7 +27,7 @@ func (g *getCounter) Get(ctx context.Context, key []byte) ([]byte, bool, error) 
 // counted, unless its key is over MaxRereadKeyBytes (a Get of such a key
 // reads a whole table index block in goleveldb); both are counted.
 func TestRereadSkipsHugeKeys(t *testing.T) {
-	v, err := NewVerifier(VerifierConfig{Canonical: canonical.JS})
+	v, err := verify.NewVerifier(verify.VerifierConfig{Canonical: canonical.JS})
 	if err != nil {
 		t.Fatal(err)
 	}
