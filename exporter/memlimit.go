@@ -2,7 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"math"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 )
@@ -17,11 +16,17 @@ const memLimitRatio = 0.9
 // provider reports (the cgroup's memory limit, v1 or v2, in production),
 // through automemlimit, as Prometheus does. GOMEMLIMIT, when set, wins;
 // AUTOMEMLIMIT=off turns it off, AUTOMEMLIMIT=0.8 changes the ratio. No
-// limit, or no cgroup at all, leaves the runtime's default (none).
+// limit, or no cgroup at all, leaves the runtime's default (none) and
+// logs nothing above debug level.
 func setMemoryLimit(log *slog.Logger, provider memlimit.Provider) {
+	limit, err := provider()
+	if err != nil {
+		log.Debug("no container memory limit found: Go's soft memory limit stays unset", "err", err)
+		return
+	}
 	_, _ = memlimit.Set( // Set logs its own errors through log
 		memlimit.WithRatio(memLimitRatio),
-		memlimit.WithProvider(memlimit.ApplyFallback(provider, memlimit.Limit(math.MaxInt64))),
+		memlimit.WithProvider(memlimit.Limit(limit)),
 		memlimit.WithLogger(log),
 	)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"log/slog"
-	"math"
 	"os"
 	"runtime/debug"
 	"testing"
@@ -11,8 +10,8 @@ import (
 )
 
 // TestSetMemoryLimit: the soft memory limit is 90 % of the container's
-// limit; GOMEMLIMIT wins; no limit and a provider error leave none in
-// effect (90 % of the largest int64).
+// limit; GOMEMLIMIT wins; no limit and no cgroup leave the limit as it
+// was (unset in a real start).
 func TestSetMemoryLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
@@ -26,8 +25,8 @@ func TestSetMemoryLimit(t *testing.T) {
 	}{
 		{"cgroup 256 MiB", "", memlimit.Limit(256 * mib), 256 * mib * 9 / 10},
 		{"cgroup 128 MiB", "", memlimit.Limit(128 * mib), 128 * mib * 9 / 10},
-		{"no limit", "", func() (uint64, error) { return 0, memlimit.ErrNoLimit }, math.MaxInt64 / 10 * 9},
-		{"no cgroup", "", func() (uint64, error) { return 0, memlimit.ErrNoCgroup }, math.MaxInt64 / 10 * 9},
+		{"no limit", "", func() (uint64, error) { return 0, memlimit.ErrNoLimit }, 12345 * mib},
+		{"no cgroup", "", func() (uint64, error) { return 0, memlimit.ErrNoCgroup }, 12345 * mib},
 		{"GOMEMLIMIT wins", "100MiB", memlimit.Limit(256 * mib), 12345 * mib},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
