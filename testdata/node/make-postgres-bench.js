@@ -27,16 +27,7 @@ if (!['text', 'bigint', 'uuid'].includes(keyType) || !(count > 0)) {
 const repoRoot = path.resolve(__dirname, '..', '..')
 const key = fs.readFileSync(path.join(repoRoot, 'testdata/keys/current.key'), 'utf8').trim()
 
-function prng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { prng } = require('./common') // mulberry32, as the other generators
 const rnd = prng(42)
 const words = ['amber', 'basalt', 'cinder', 'delta', 'ember', 'fjord', 'garnet', 'harbor', 'indigo', 'jasper']
 const w = () => words[Math.floor(rnd() * words.length)]

@@ -34,17 +34,7 @@ const key = fs.readFileSync(path.join(repoRoot, 'testdata/keys/current.key'), 'u
 const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex')
 const hmachex = (s) => crypto.createHmac('sha256', key).update(s).digest('hex')
 
-// mulberry32, as make-leveldb.js
-function prng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { prng } = require('./common') // mulberry32, as the other generators
 
 const words = ['amber', 'basalt', 'cinder', 'delta', 'ember', 'fjord', 'garnet', 'harbor',
   'indigo', 'jasper', 'kelp', 'lumen', 'marrow', 'nickel', 'onyx', 'pylon', 'quartz', 'rune']
