@@ -455,20 +455,8 @@ func (r *Runner) stateFailed(err error) {
 // finishPass closes a complete pass: key lists rotate, the report is
 // written, and the pass becomes the last one.
 func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
-	now := r.now()
-	rep := func() *report.Report {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		p.Cursor, p.HaveCursor = nil, false // a complete pass resumes nowhere: keep no key in the state
-		r.last = &LastPass{Pass: p, Finished: now, Duration: now.Sub(p.Started)}
-		r.cur = nil
-		r.fast = false
-		r.fastLim = nil
-		r.missing = p.ByCheck[verify.CheckIndex(verify.CheckMissing)]
-		rep := p.Report(now, true)
-		rep.Fixed = r.fixedListLocked()
-		return rep
-	}()
+	// The key list rotates before the pass becomes the last one: whoever
+	// sees the last pass (the cross-store comparison) finds its key list.
 	if keys != nil && r.cfg.StateDir != "" {
 		name := r.Name()
 		if err := keys.close(); err == nil {
@@ -483,6 +471,20 @@ func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 			}
 		}
 	}
+	now := r.now()
+	rep := func() *report.Report {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		p.Cursor, p.HaveCursor = nil, false // a complete pass resumes nowhere: keep no key in the state
+		r.last = &LastPass{Pass: p, Finished: now, Duration: now.Sub(p.Started)}
+		r.cur = nil
+		r.fast = false
+		r.fastLim = nil
+		r.missing = p.ByCheck[verify.CheckIndex(verify.CheckMissing)]
+		rep := p.Report(now, true)
+		rep.Fixed = r.fixedListLocked()
+		return rep
+	}()
 	r.lastSave = time.Time{}
 	r.checkpoint(nil)
 	r.writeReport(rep)

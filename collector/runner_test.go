@@ -162,3 +162,47 @@ func TestDamagedProgressFile(t *testing.T) {
 		}
 	}
 }
+
+// TestLastPassHasItsKeyList: whoever sees a last pass (the cross-store
+// comparison, run when the other store's pass ends) finds that pass's key
+// list in the state directory; a comparison that found none once compared
+// one store against nothing.
+func TestLastPassHasItsKeyList(t *testing.T) {
+	st := newListStore(200)
+	dir := t.TempDir()
+	r := newTestRunner(t, st, dir)
+	done := make(chan error, 1)
+	finished := make(chan struct{})
+	t.Cleanup(func() { <-finished }) // the passes end before the state directory goes
+	go func() {
+		defer close(finished)
+		for range 30 {
+			if _, err := r.RunPass(context.Background()); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	path := keysPath(dir, r.Name(), "last")
+	for seen := 0; ; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen == 0 {
+				t.Fatal("never saw a last pass")
+			}
+			return
+		default:
+		}
+		if r.Status().Last == nil {
+			continue
+		}
+		seen++
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("a last pass is shown but its key list is not there: %v", err)
+		}
+	}
+}

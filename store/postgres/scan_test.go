@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
@@ -142,6 +144,29 @@ func (e *env) testGet(t *testing.T) {
 	}
 	if got := storedValue(t, "", store.Record{Key: []byte("dup-1"), Value: v}); got == nil || *got != `{"copy":1}` {
 		t.Errorf("Get(dup-1) data = %v, want the first row's {\"copy\":1}", got)
+	}
+	// A Get of a non-unique key sorts its few rows by ctid, a plan that
+	// enable_sort off prices at 10^10: JIT must stay off, or each Get spends
+	// tens of milliseconds compiling.
+	err = rows.readTx(ctxT(t), "plan", func(tx pgx.Tx) error {
+		r, err := tx.Query(ctxT(t), `EXPLAIN (ANALYZE, FORMAT JSON) SELECT 1 FROM sigils AS t WHERE t.id = $1 ORDER BY t.ctid LIMIT 1`, "dup-1")
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var plan string
+			if err := r.Scan(&plan); err != nil {
+				return err
+			}
+			if !strings.Contains(plan, "Sort") || strings.Contains(plan, `"JIT"`) {
+				t.Errorf("a sorted lookup in a read transaction: want a Sort and no JIT, got %s", plan)
+			}
+		}
+		return r.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
