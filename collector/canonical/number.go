@@ -83,18 +83,36 @@ func (e *encoder) strictNumber(dst []byte) ([]byte, error) {
 	}
 	digits := i - intStart
 	simple := true
+	short := false // a fraction that prints as it is written
 	if i < len(b) && b[i] == '.' {
 		simple = false
 		i++
+		fracStart := i
 		if i >= len(b) || !isDigit(b[i]) {
 			return dst, errMalformed
 		}
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
+		// As appendShortDecimal decides (and fastNum): no trailing zero,
+		// at most 15 significant digits, not below 1e-6.
+		if b[i-1] != '0' {
+			sig := digits + i - fracStart
+			if b[intStart] == '0' {
+				z := 0
+				for b[fracStart+z] == '0' {
+					z++
+				}
+				sig = i - fracStart - z
+				if z > 5 {
+					sig = maxExactDigits + 1
+				}
+			}
+			short = sig <= maxExactDigits
+		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		simple = false
+		simple, short = false, false
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
@@ -110,6 +128,9 @@ func (e *encoder) strictNumber(dst []byte) ([]byte, error) {
 		return dst, errMalformed
 	}
 	e.i = i
+	if short {
+		return append(dst, b[start:i]...), nil
+	}
 	if simple && digits <= maxExactDigits {
 		lit := b[start:i]
 		if lit[0] == '-' && lit[1] == '0' { // -0 prints as 0

@@ -37,6 +37,15 @@ func arrayIndex(k []byte) (uint32, bool) {
 	return uint32(v), true
 }
 
+// keyBit is a written key's bit in a 64-bit filter on its length and end
+// bytes: equal keys have equal bits.
+func keyBit(k []byte) uint64 {
+	if len(k) == 0 {
+		return 1
+	}
+	return 1 << ((len(k)*7 + int(k[0])*3 + int(k[len(k)-1])) & 63)
+}
+
 // markDuplicates finds members with equal keys. For each key written more
 // than once, the first member gets src = the last one's index and the later
 // ones are marked dead. It reports whether any duplicate was found.
@@ -48,10 +57,7 @@ func (e *encoder) markDuplicates(dst []byte, segs []seg) bool {
 		var seen uint64
 		for k := 0; k < len(segs); k++ {
 			kk := key(dst, &segs[k])
-			var bit uint64 = 1 << (len(kk) & 63)
-			if len(kk) > 0 {
-				bit = 1 << ((len(kk)*7 + int(kk[0])*3 + int(kk[len(kk)-1])) & 63)
-			}
+			bit := keyBit(kk)
 			if seen&bit == 0 {
 				seen |= bit
 				continue

@@ -105,3 +105,27 @@ func meanSize(recs []store.Record) int64 {
 	}
 	return int64(n / len(recs))
 }
+
+// BenchmarkVerifyNonCanonical: the two halves of the non-canonical shape
+// apart (make-shapes.js writes the even records pretty-printed, the odd
+// ones with their members reordered), to see which costs what.
+func BenchmarkVerifyNonCanonical(b *testing.B) {
+	recs := shapeRecords(b)["non-canonical"]
+	v := newBenchVerifier(b, canonical.JS, false)
+	for half, name := range []string{"pretty", "reordered"} {
+		var sub []store.Record
+		for k := half; k < len(recs); k += 2 {
+			sub = append(sub, recs[k])
+		}
+		b.Run(name, func(b *testing.B) {
+			s := v.NewScratch()
+			b.SetBytes(meanSize(sub))
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if o := v.Verify(sub[i%len(sub)], s); !o.OK() {
+					b.Fatal(o.Check, o.Detail)
+				}
+			}
+		})
+	}
+}
