@@ -24,6 +24,14 @@ type encoder struct {
 	strict   bool
 	maxDepth int // containers allowed around a value: MaxDepth, one less when strict
 
+	// prefixEnd and open come from the fast scan that rejected this value
+	// (strict encoding from Doc.Parse): an array or object that starts
+	// before prefixEnd, is not one of open (the containers open where the
+	// scan stopped) and ends before prefixEnd was accepted by the scan,
+	// so it is copied as it is (see prefix). 0 and nil otherwise.
+	prefixEnd int
+	open      []fastFrame
+
 	segs []seg   // members of the objects being written, innermost last
 	perm []int32 // scratch ordering of one object's members
 	tmp  []byte  // scratch copy of one object's body while reordering
@@ -46,6 +54,7 @@ var encoders = sync.Pool{New: func() any { return new(encoder) }}
 func getEncoder(b []byte, jcs bool) *encoder {
 	e := encoders.Get().(*encoder)
 	e.b, e.i, e.jcs, e.strict, e.maxDepth = b, 0, jcs, false, MaxDepth
+	e.prefixEnd, e.open = 0, nil
 	return e
 }
 
@@ -53,7 +62,7 @@ func getEncoder(b []byte, jcs bool) *encoder {
 const maxPooledScratch = 1 << 20
 
 func putEncoder(e *encoder) {
-	e.b = nil
+	e.b, e.open = nil, nil
 	e.segs = e.segs[:0]
 	if cap(e.tmp) > maxPooledScratch {
 		e.tmp = nil
@@ -108,6 +117,13 @@ func (e *encoder) value(dst []byte, depth int) ([]byte, error) {
 		if depth >= e.maxDepth {
 			return dst, fmt.Errorf("canonical: nesting deeper than %d levels", MaxDepth)
 		}
+		if e.i < e.prefixEnd {
+			if end := e.prefix(); end > 0 {
+				dst = append(dst, e.b[e.i:end]...)
+				e.i = end
+				return dst, nil
+			}
+		}
 		if c == '{' {
 			return e.object(dst, depth+1)
 		}
@@ -123,6 +139,76 @@ func (e *encoder) value(dst []byte, depth int) ([]byte, error) {
 	}
 	return e.number(dst)
 }
+
+// prefix returns the offset after the array or object at e.b[e.i] when
+// the fast scan accepted it whole, so that its JS form is its text, and -1
+// when it must be encoded: it was open where the scan stopped (then it is
+// the next of e.open, as the encoder meets containers in order), or it does
+// not end before e.prefixEnd.
+func (e *encoder) prefix() int {
+	for len(e.open) > 0 && int(e.open[0].start) <= e.i {
+		if int(e.open[0].start) == e.i {
+			e.open = e.open[1:]
+			return -1
+		}
+		e.open = e.open[1:]
+	}
+	return containerEnd(e.b[:e.prefixEnd-1], e.i)
+}
+
+// containerEnd returns the offset after the array or object at b[i], by
+// matching brackets outside strings, or -1 when b ends first. It does not
+// validate: b must be JSON as far as it goes (here, text the fast scan
+// accepted).
+func containerEnd(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		c := structural[b[i]]
+		i++
+		switch c {
+		case 0:
+			continue
+		case '[':
+			depth++
+			continue
+		case ']':
+			if depth--; depth == 0 {
+				return i
+			}
+			continue
+		}
+		// A string: to its closing quote, eight bytes at a time.
+		for {
+			if i+8 <= len(b) {
+				x := binary.LittleEndian.Uint64(b[i:])
+				q, bs := x^(ones*'"'), x^(ones*'\\')
+				m := ((q-ones)&^q | (bs-ones)&^bs) & highs // the lowest bit is exact
+				if m == 0 {
+					i += 8
+					continue
+				}
+				i += bits.TrailingZeros64(m) >> 3
+			} else {
+				for i < len(b) && b[i] != '"' && b[i] != '\\' {
+					i++
+				}
+				if i >= len(b) {
+					return -1
+				}
+			}
+			if b[i] == '"' {
+				i++
+				break
+			}
+			i += 2 // an escape: the byte after the backslash never ends the string
+		}
+	}
+	return -1
+}
+
+// structural maps the bytes containerEnd stops at: '[' for an opening
+// bracket or brace, ']' for a closing one, '"' for a quote; 0 for others.
+var structural = [256]byte{'[': '[', '{': '[', ']': ']', '}': ']', '"': '"'}
 
 func (e *encoder) literal(dst []byte, lit string) ([]byte, error) {
 	if len(e.b)-e.i < len(lit) || string(e.b[e.i:e.i+len(lit)]) != lit {

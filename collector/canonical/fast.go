@@ -50,12 +50,16 @@ type fastFrame struct {
 	lastIdx int64 // the last array-index key, -1 before the first
 	names   bool  // a name came: no array-index key may follow
 	obj     bool
+	start   uint32 // offset of the '{' or '[' (in the padding: the frame stays 40 bytes)
 }
 
 // fastScratch is isJS's reusable memory.
 type fastScratch struct {
 	keys  []keySpan   // the keys of the open objects, innermost last
 	stack []fastFrame // the open containers but the innermost
+	// open is, after a scan that failed, how many containers were open
+	// where it stopped: they are stack[:open], outermost first.
+	open int
 }
 
 // isJS reports whether b is exactly one JSON value that the JS encoder
@@ -65,18 +69,32 @@ func isJS(b []byte, sc *fastScratch) bool {
 	return ok && end == len(b)
 }
 
-// scan runs scanJS on the value at b[i] and returns the offset after it.
+// scan runs scanJS on the value at b[i] and returns the offset after it;
+// when the value is not in JS form, the offset where the scan stopped.
 func (sc *fastScratch) scan(b []byte, i int) (int, bool) {
 	end, ok, keys, stack := scanJS(b, i, sc.keys[:0], sc.stack[:0])
-	sc.keys, sc.stack = keys[:0], stack[:0]
+	sc.keys, sc.stack, sc.open = keys[:0], stack[:0], len(stack)
 	return end, ok
 }
 
+// openFrames returns the containers open where the last scan stopped,
+// outermost first (valid until the next scan).
+func (sc *fastScratch) openFrames() []fastFrame { return sc.stack[:sc.open] }
+
 // scanJS is isJS's loop: an explicit stack, the scan position in a local.
 // It reads one value at b[i] and returns the offset after it; ok is false
-// when that value is not in JS form (or not JSON, or not UTF-8), and the
-// offset is then meaningless. Since it checks UTF-8 and the JSON grammar of
-// what it accepts, Doc.Parse uses it as its validator for data.
+// when that value is not in JS form (or not JSON, or not UTF-8). Since it
+// checks UTF-8 and the JSON grammar of what it accepts, Doc.Parse uses it
+// as its validator for data.
+//
+// When ok is false, the offset is where the scan stopped (the prefix):
+// every array or object that starts at or after b[i] and closes before
+// that offset, not at it, was read whole and accepted, so it already is in
+// JS form; the returned stack then holds the containers open at that
+// point, outermost first, with their start offsets. The strict encoder
+// copies such containers instead of encoding them again (encoder.prefix).
+// The offset is at or after the start of the token that failed, or 0 (for
+// invalid UTF-8).
 func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []keySpan, []fastFrame) {
 	var cur fastFrame // the innermost open container, when depth > 0
 	depth := 0
@@ -106,18 +124,18 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 				}
 			}
 			if i, keys, ok = fastKey(b, i, keys, &cur); !ok {
-				return i, false, keys, stack
+				goto fail
 			}
 		}
 	value:
 		// A value is expected at b[i].
 		if i >= len(b) {
-			return i, false, keys, stack
+			goto fail
 		}
 		switch c := b[i]; c {
 		case '{', '[':
 			if depth+2 > MaxDepth { // as Doc.Parse counts: the record object is one level
-				return i, false, keys, stack
+				goto fail
 			}
 			if i+1 < len(b) && b[i+1] == c+2 { // {} or []
 				i += 2
@@ -128,7 +146,7 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 				stack = append(stack, cur)
 			}
 			depth++
-			cur = fastFrame{base: len(keys), lastIdx: -1, obj: c == '{'}
+			cur = fastFrame{base: len(keys), lastIdx: -1, obj: c == '{', start: uint32(i)}
 			i++
 			key = c == '{'
 			continue
@@ -156,7 +174,7 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 			i, ok = fastNum(b, i)
 		}
 		if !ok {
-			return i, false, keys, stack
+			goto fail
 		}
 		// A value ended at i: close containers or move to the next element.
 		for {
@@ -164,7 +182,7 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 				return i, true, keys, stack
 			}
 			if i >= len(b) {
-				return i, false, keys, stack
+				goto fail
 			}
 			c := b[i]
 			i++
@@ -173,7 +191,7 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 				break
 			}
 			if c != '}' && c != ']' || (c == '}') != cur.obj {
-				return i, false, keys, stack
+				goto fail
 			}
 			keys = keys[:cur.base]
 			depth--
@@ -183,6 +201,13 @@ func scanJS(b []byte, i int, keys []keySpan, stack []fastFrame) (int, bool, []ke
 			}
 		}
 	}
+fail:
+	// The containers open where the scan stopped, outermost first, for
+	// the strict encoder (encoder.prefix).
+	if depth > 0 {
+		stack = append(stack, cur)
+	}
+	return i, false, keys, stack
 }
 
 // fastKey accepts `"key":` at b[i] if the key is canonical and where V8

@@ -194,6 +194,9 @@ func TestFastPathRandom(t *testing.T) {
 		if err := d.Parse(doc); err != nil {
 			t.Fatalf("generator wrote invalid JSON %q: %v", g.b, err)
 		}
+		// The validating encoder (which copies what the fast scan accepted
+		// before it stopped) gives the slow path's form and Parse's verdict.
+		checkEncodeJS(t, doc, nil, &d)
 		raw, _ := d.Get("data") // as the verifier sees it: no surrounding whitespace
 		if m, _ := d.GetMember("data"); m.JS != JS.isCanonical(raw) {
 			t.Fatalf("Parse marked data %q JS=%v, isJS disagrees", raw, m.JS)
@@ -326,6 +329,65 @@ func (g *gen) number() {
 		g.b = append(g.b, '.')
 		for range 1 + g.rng.IntN(17) {
 			g.b = append(g.b, byte('0'+g.rng.IntN(10)))
+		}
+	}
+}
+
+// TestEncodeJSPrefix: data that the fast scan rejects late, after arrays
+// and objects it accepted whole (which the validating encoder copies
+// rather than encodes), or rejects in a way that a bracket count alone
+// would not see. Each must give the slow path's form and Parse's verdict.
+func TestEncodeJSPrefix(t *testing.T) {
+	strokes := `[{"x":1,"y":2,"p":0.5},{"x":3,"y":4,"p":0.25}]`
+	for _, data := range []string{
+		`{"strokes":` + strokes + `,"tags":["a","b"],"n":1,"0":true}`, // an index key last (the bench shape)
+		`{"a":[{"k":1},{"k":2,"1":3}],"b":{"c":[1,2]}}`,               // an index key last, nested in an array
+		`{"a":[{"k":1},{"k":2}],"b":{"c":[1,2]},"a":0}`,               // a duplicate key last
+		`{"a":["]}\"{[",{"q":"\\"}],"b":1.50}`,                        // brackets, quotes, backslashes in strings; a number late
+		`{"a":[[1],[2]] ,"b":2}`,                                      // whitespace after a whole array
+		`[[1],[2,[3]],{"x":{"y":[]}},1e3]`,                            // an array with a number late
+		`{"a":[1,2],"b":"\u0041"}`,                                    // an escape late
+		`{"a":[1,2],"b":"\ud800"}`,                                    // a lone surrogate late
+		`{"a":{"b":[1,2],"c":{"d":[3]}},"e":[{"f":1}],"g":-0}`,        // -0 late
+		`{"a":[1,2],"b":[3,4}`,                                        // a mismatched close: invalid
+		`{"a":[1,2],"b":[3,4]]`,                                       // one close too many: invalid
+		`{"a":[1,2],"b":[3,4],}`,                                      // a trailing comma: invalid
+		`{"a":[1,2],"b":"\x"}`,                                        // a bad escape: invalid
+		`{"a":[1,2],"b":"` + "\xff" + `"}`,                            // invalid UTF-8 late
+		`{"a":[1,2],"b":[01]}`,                                        // a leading zero late: invalid
+		`{"a":[[1],[2]],"b":"` + "\x01" + `"}`,                        // a raw control character late: invalid
+	} {
+		doc := []byte(`{"id":"x","data":` + data + `,"signature":"s"}`)
+		var d Doc
+		err := d.Parse(doc)
+		checkEncodeJS(t, doc, err, &d)
+		if err == nil {
+			if m, _ := d.GetMember("data"); m.JS {
+				t.Errorf("data %s: marked JS, want the encoder", data)
+			}
+		}
+	}
+}
+
+// TestContainerEnd: the bracket match the validating encoder uses to copy
+// what the fast scan accepted.
+func TestContainerEnd(t *testing.T) {
+	for _, c := range []struct {
+		b    string
+		want int
+	}{
+		{`[]`, 2},
+		{`{}`, 2},
+		{`[1,[2,[3]],4],5`, 13},
+		{`{"a":"]}","b":"\"]"}x`, 20},
+		{`["\\"]`, 6},
+		{`["a very long string of more than eight bytes ] } still inside"],`, 64},
+		{`[1,[2]`, -1},
+		{`["]`, -1},
+		{`["\`, -1},
+	} {
+		if got := containerEnd([]byte(c.b), 0); got != c.want {
+			t.Errorf("containerEnd(%s) = %d, want %d", c.b, got, c.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package canonical
 
 import (
 	"fmt"
+	"math"
 	"unicode/utf8"
 )
 
@@ -141,7 +142,7 @@ func (d *Doc) Parse(b []byte) error {
 				if end, js = d.fast.scan(b, i); js {
 					i = end
 				} else if d.EncodeJS {
-					if canon, end = d.encodeJS(b, i); canon != nil {
+					if canon, end = d.encodeJS(b, i, end); canon != nil {
 						i = end
 					}
 				}
@@ -173,9 +174,15 @@ func (d *Doc) Parse(b []byte) error {
 // encodeJS validates the value at b[i] and encodes its JS form in the same
 // pass, and returns the form and the offset after the value; nil when the
 // strict encoder rejects the value (Parse's validator then says why).
-func (d *Doc) encodeJS(b []byte, i int) ([]byte, int) {
+// prefixEnd is where the fast scan, which rejected the value, stopped: the
+// containers it accepted before that are copied, not read again.
+func (d *Doc) encodeJS(b []byte, i, prefixEnd int) ([]byte, int) {
 	e := getEncoder(b, false)
 	e.i, e.strict, e.maxDepth = i, true, MaxDepth-1 // the record object is one level
+	// The scan's frames hold 32-bit offsets.
+	if len(b) <= math.MaxUint32 {
+		e.prefixEnd, e.open = prefixEnd, d.fast.openFrames()
+	}
 	start := len(d.canon)
 	out, err := e.value(d.canon, 0)
 	end := e.i
