@@ -92,7 +92,7 @@ func (e *encoder) ws() {
 //go:noinline
 func (e *encoder) skipIndent() {
 	b, i := e.b, e.i
-	for i < len(b) && isWS(b[i]) {
+	for i < len(b) && b[i] <= ' ' && isWS(b[i]) {
 		i++
 		for i+8 <= len(b) {
 			if x := binary.LittleEndian.Uint64(b[i:]) ^ ones*' '; x != 0 {
