@@ -2,13 +2,11 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -124,6 +122,36 @@ func checkMissingMetrics(t *testing.T, s map[string]float64, storeName string, n
 	}
 }
 
+// checkDeletedMissing checks the report and stdout of the pass after the
+// app deleted records (keys without prefix) from a store whose planted
+// failures are base: the deleted are named missing, each under its key,
+// beside the planted failures, and total records were checked.
+func checkDeletedMissing(t *testing.T, rep reportJSON, stdout, prefix string, base []testutil.Failure, deleted []string, total int) {
+	t.Helper()
+	if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
+		t.Errorf("missing ids (-want +got):\n%s", d)
+	}
+	for _, f := range rep.Failures {
+		if f.Reason == "missing" && f.Key != prefix+f.ID {
+			t.Errorf("missing %s has key %q, want %q", f.ID, f.Key, prefix+f.ID)
+		}
+	}
+	wantFail := append([]testutil.Failure(nil), base...)
+	for _, k := range deleted {
+		wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
+	}
+	if d := cmp.Diff(wantSet(prefix, wantFail), failureSet(rep)); d != "" {
+		t.Errorf("failures (-want +got):\n%s", d)
+	}
+	if rep.Checked != int64(total) || rep.FailuresByCheck["missing"] != int64(len(deleted)) {
+		t.Errorf("checked %d, missing %d; want %d and %d", rep.Checked, rep.FailuresByCheck["missing"], total, len(deleted))
+	}
+	wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", total, len(wantFail))
+	if !strings.HasPrefix(stdout, wantLine) || !strings.Contains(stdout, fmt.Sprintf("  missing: %d\n", len(deleted))) {
+		t.Errorf("stdout:\n%s\nwant it to start %q and count missing", stdout, wantLine)
+	}
+}
+
 // TestMissingLevelDB: records the app deletes between two passes are named
 // as missing in the next pass (and only there); a record the app added is
 // not; the same state pointed at another database reports nothing missing.
@@ -178,29 +206,7 @@ func TestMissingLevelDB(t *testing.T) {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 		}
 		rep := reportFor(t, reports, "leveldb")
-		if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
-			t.Errorf("missing ids (-want +got):\n%s", d)
-		}
-		for _, f := range rep.Failures {
-			if f.Reason == "missing" && f.Key != m.Prefix+f.ID {
-				t.Errorf("missing %s has key %q, want %q", f.ID, f.Key, m.Prefix+f.ID)
-			}
-		}
-		wantFail := append([]testutil.Failure(nil), m.Failures...)
-		for _, k := range deleted {
-			wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
-		}
-		if d := cmp.Diff(wantSet(m.Prefix, wantFail), failureSet(rep)); d != "" {
-			t.Errorf("failures (-want +got):\n%s", d)
-		}
-		total := m.TotalRecords - len(deleted) + 1
-		if rep.Checked != int64(total) || rep.FailuresByCheck["missing"] != int64(len(deleted)) {
-			t.Errorf("checked %d, missing %d; want %d and %d", rep.Checked, rep.FailuresByCheck["missing"], total, len(deleted))
-		}
-		wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", total, len(wantFail))
-		if !strings.HasPrefix(stdout, wantLine) || !strings.Contains(stdout, fmt.Sprintf("  missing: %d\n", len(deleted))) {
-			t.Errorf("stdout:\n%s\nwant it to start %q and count missing", stdout, wantLine)
-		}
+		checkDeletedMissing(t, rep, stdout, m.Prefix, m.Failures, deleted, m.TotalRecords-len(deleted)+1)
 		checkMissingMetrics(t, gw.metrics(), "leveldb", len(deleted))
 	})
 	t.Run("still missing until restored", func(t *testing.T) {
@@ -364,21 +370,7 @@ func TestMissingPostgres(t *testing.T) {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 		}
 		rep := reportFor(t, reports, "postgres")
-		if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
-			t.Errorf("missing ids (-want +got):\n%s", d)
-		}
-		wantFail := append([]testutil.Failure(nil), tm.Failures...)
-		for _, k := range deleted {
-			wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
-		}
-		if d := cmp.Diff(wantSet("", wantFail), failureSet(rep)); d != "" {
-			t.Errorf("failures (-want +got):\n%s", d)
-		}
-		total := tm.Total - len(deleted) + 1
-		wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", total, len(wantFail))
-		if rep.Checked != int64(total) || !strings.HasPrefix(stdout, wantLine) {
-			t.Errorf("checked %d, stdout starts %q; want %d and %q", rep.Checked, firstLine(stdout), total, wantLine)
-		}
+		checkDeletedMissing(t, rep, stdout, "", tm.Failures, deleted, tm.Total-len(deleted)+1)
 		checkMissingMetrics(t, gw.metrics(), "postgres", len(deleted))
 	})
 	t.Run("serve restarted on the same state", func(t *testing.T) {
@@ -423,20 +415,8 @@ type evidenceJSON struct {
 
 func readEvidence(t *testing.T, dir, storeName string) evidenceJSON {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "integrity-report-"+storeName+"-*.json"))
-	if len(files) != 1 {
-		t.Fatalf("%d reports of %s in %s, want 1", len(files), storeName, dir)
-	}
-	b, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r evidenceJSON
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &r.reportJSON); err != nil {
-		t.Fatal(err)
-	}
+	file := storeReport(t, dir, storeName)
+	r := testutil.ReadJSON[evidenceJSON](t, file)
+	r.reportJSON = readReport(t, file) // the embedded fields its own Failures shadows
 	return r
 }
