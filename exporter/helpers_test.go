@@ -92,3 +92,11 @@ func readReport(t *testing.T, path string) reportJSON {
 	t.Helper()
 	return testutil.ReadJSON[reportJSON](t, path)
 }
+
+// envOr is the environment variable name, or def when it is unset or empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
