@@ -173,16 +173,13 @@ func (s *Store) CountKeys(ctx context.Context, keys [][]byte) (map[string]int64,
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			var n int64
-			if err := rows.Scan(&k, &n); err != nil {
-				return err
-			}
+		var k string
+		var n int64
+		_, err = pgx.ForEachRow(rows, []any{&k, &n}, func() error {
 			counts[k] = n
-		}
-		return rows.Err()
+			return nil
+		})
+		return err
 	})
 	return counts, err
 }

@@ -154,16 +154,13 @@ ORDER BY st.inherited DESC LIMIT 1`, s.relid, s.opts.KeyColumn).Scan(&hist, &com
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var b string
-			var ignored any
-			if err := rows.Scan(&b, &ignored); err != nil {
-				return err
-			}
+		var b string
+		var ignored any
+		_, err = pgx.ForEachRow(rows, []any{&b, &ignored}, func() error {
 			sorted = append(sorted, b)
-		}
-		return rows.Err()
+			return nil
+		})
+		return err
 	})
 	return sorted, err
 }
