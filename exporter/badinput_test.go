@@ -19,9 +19,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/syndtr/goleveldb/leveldb"
-	"github.com/syndtr/goleveldb/leveldb/opt"
-	"github.com/syndtr/goleveldb/leveldb/util"
 
 	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
@@ -50,36 +47,6 @@ func writeKeyFile(t *testing.T, dir, name, key string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// writeLevelDB writes n records from gen in batches of 10,000 with
-// goleveldb, read-write as the app would, and compacts when asked so the
-// records sit in table files rather than in the journal.
-func writeLevelDB(t testing.TB, path string, n int, compact bool, gen func(i int) (key, value []byte)) {
-	t.Helper()
-	// A big write buffer and table size keep goleveldb's own compactions
-	// from dominating the time to write a million records.
-	db, err := leveldb.OpenFile(path, &opt.Options{WriteBuffer: 64 * opt.MiB, CompactionTableSize: 32 * opt.MiB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	b := new(leveldb.Batch)
-	for i := 0; i < n; i++ {
-		k, v := gen(i)
-		b.Put(k, v)
-		if b.Len() == 10000 || i == n-1 {
-			if err := db.Write(b, nil); err != nil {
-				t.Fatal(err)
-			}
-			b.Reset()
-		}
-	}
-	if compact {
-		if err := db.CompactRange(util.Range{}); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // checkRun is one `check` process.

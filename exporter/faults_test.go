@@ -17,32 +17,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/syndtr/goleveldb/leveldb"
-	"github.com/syndtr/goleveldb/leveldb/opt"
-	"github.com/syndtr/goleveldb/leveldb/util"
 
 	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
-
-// dbKeys lists the keys under prefix (prefix stripped) of a copy of db,
-// read with goleveldb directly: the reference the exporter is held to.
-func dbKeys(t *testing.T, db, prefix string) []string {
-	t.Helper()
-	l, err := leveldb.OpenFile(testutil.CopyDir(t, db), &opt.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	var keys []string
-	it := l.NewIterator(util.BytesPrefix([]byte(prefix)), nil)
-	for it.Next() {
-		keys = append(keys, string(it.Key()[len(prefix):]))
-	}
-	it.Release()
-	if err := it.Error(); err != nil {
-		t.Fatal(err)
-	}
-	return keys
-}
 
 var rangeRE = regexp.MustCompile(`hides the records (?:after ("(?:[^"\\]|\\.)*")|from the first one)(?: and before ("(?:[^"\\]|\\.)*")| to the last one)`)
 
@@ -68,32 +45,6 @@ func hiddenBy(t *testing.T, detail string, all []string) map[string]bool {
 		}
 	}
 	return hidden
-}
-
-// manyTableDB writes n valid records with goleveldb into many level-1
-// table files (64 KiB each, uncompressed) and returns the app.
-func manyTableDB(t *testing.T, n int) *appDB {
-	t.Helper()
-	a := newAppDB(t)
-	db, err := leveldb.OpenFile(a.path, &opt.Options{CompactionTableSize: 64 << 10, Compression: opt.NoCompression})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := new(leveldb.Batch)
-	for i := 0; i < n; i++ {
-		id := fmt.Sprintf("rec-%05d", i)
-		b.Put([]byte(id), a.record(id, fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("p", 100))))
-	}
-	if err := db.Write(b, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CompactRange(util.Range{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return a
 }
 
 // readFailures returns the report's read failures.
@@ -218,19 +169,14 @@ func TestCheckMissingTable(t *testing.T) {
 func TestCheckTruncatedJournal(t *testing.T) {
 	const n = 400
 	a := newAppDB(t)
-	db, err := leveldb.OpenFile(a.path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < n; i++ { // one journal record per put
-		id := fmt.Sprintf("rec-%05d", i)
-		if err := db.Put([]byte(id), a.record(id, fmt.Sprintf(`{"n":%d}`, i)), nil); err != nil {
-			t.Fatal(err)
+	editLevelDB(t, a.path, func(db *leveldb.DB) {
+		for i := 0; i < n; i++ { // one journal record per put
+			id := fmt.Sprintf("rec-%05d", i)
+			if err := db.Put([]byte(id), a.record(id, fmt.Sprintf(`{"n":%d}`, i)), nil); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	state := t.TempDir()
 	base := []string{"check", "--store.leveldb.path=" + a.path, "--verify.key-file=" + a.keyFile(), "--state.path=" + state, "--log.level=warn"}
 

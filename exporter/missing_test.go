@@ -299,37 +299,6 @@ func checkOtherDatabase(t *testing.T, reports, storeName string, wantChecked, co
 	}
 }
 
-// editLevelDB opens a LevelDB read-write as the app would and runs fn on it.
-func editLevelDB(t *testing.T, path string, fn func(*leveldb.DB)) {
-	t.Helper()
-	ldb, err := leveldb.OpenFile(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn(ldb)
-	if err := ldb.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// putCopy stores a copy of a valid record under a new id. The checksum and
-// signature cover only `data`, so the copy is valid as it stands.
-func putCopy(t *testing.T, ldb *leveldb.DB, prefix, from, to string) {
-	t.Helper()
-	v, err := ldb.Get([]byte(prefix+from), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := fmt.Sprintf(`{"id":%q,`, from)
-	if !bytes.HasPrefix(v, []byte(old)) {
-		t.Fatalf("record %s does not start with %s: %.80s", from, old, v)
-	}
-	nv := append([]byte(fmt.Sprintf(`{"id":%q,`, to)), v[len(old):]...)
-	if err := ldb.Put([]byte(prefix+to), nv, nil); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestMissingPostgres: rows the app deletes between two `check` passes are
 // named as missing; a row it inserted is not; the state pointed at another
 // database reports nothing missing; serve, restarted on the same state,
