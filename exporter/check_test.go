@@ -51,7 +51,7 @@ func TestCheckNodeLevelDB(t *testing.T) {
 				if code != exitFailures {
 					t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
 				}
-				wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", m.TotalRecords, len(wantFail))
+				wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", m.Total, len(wantFail))
 				if !strings.HasPrefix(stdout, wantLine) {
 					t.Errorf("stdout starts %q, want %q", firstLine(stdout), wantLine)
 				}
@@ -69,7 +69,7 @@ func TestCheckNodeLevelDB(t *testing.T) {
 				if d := cmp.Diff(exp, got); d != "" {
 					t.Errorf("failures (-want +got):\n%s", d)
 				}
-				if rep.Checked != int64(m.TotalRecords) || rep.Failed != int64(len(wantFail)) || rep.OK != rep.Checked-rep.Failed || !rep.Complete {
+				if rep.Checked != int64(m.Total) || rep.Failed != int64(len(wantFail)) || rep.OK != rep.Checked-rep.Failed || !rep.Complete {
 					t.Errorf("report counts checked=%d ok=%d failed=%d complete=%v", rep.Checked, rep.OK, rep.Failed, rep.Complete)
 				}
 				for _, f := range rep.Failures {
@@ -202,8 +202,8 @@ func TestCheckShards(t *testing.T) {
 	}
 	sort.Strings(got)
 	sort.Strings(exp)
-	if checked != int64(m.TotalRecords) {
-		t.Errorf("3 shards checked %d records, want %d", checked, m.TotalRecords)
+	if checked != int64(m.Total) {
+		t.Errorf("3 shards checked %d records, want %d", checked, m.Total)
 	}
 	if d := cmp.Diff(exp, got); d != "" {
 		t.Errorf("failures over 3 shards (-want +got):\n%s", d)

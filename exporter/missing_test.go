@@ -206,7 +206,7 @@ func TestMissingLevelDB(t *testing.T) {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 		}
 		rep := reportFor(t, reports, "leveldb")
-		checkDeletedMissing(t, rep, stdout, m.Prefix, m.Failures, deleted, m.TotalRecords-len(deleted)+1)
+		checkDeletedMissing(t, rep, stdout, m.Prefix, m.Failures, deleted, m.Total-len(deleted)+1)
 		checkMissingMetrics(t, gw.metrics(), "leveldb", len(deleted))
 	})
 	t.Run("still missing until restored", func(t *testing.T) {
@@ -277,7 +277,7 @@ func TestMissingLevelDB(t *testing.T) {
 			}
 		})
 		code, stdout, stderr := check(t, other, otherState)
-		checkOtherDatabase(t, reports, "leveldb", m.TotalRecords-len(deleted), code, stdout, stderr)
+		checkOtherDatabase(t, reports, "leveldb", m.Total-len(deleted), code, stdout, stderr)
 	})
 }
 

@@ -351,7 +351,7 @@ func TestServePostgresDuplicateAcrossChunks(t *testing.T) {
 	p.waitFor(20*time.Second, "a pass", func() bool {
 		return p.scrape()[pgSeries("sigil_integrity_passes_completed_total")] >= 1
 	})
-	checkLastPass(t, p.scrape(), testutil.PostgresTable{Total: 4, Failures: []testutil.Failure{{Key: "dup-1", ID: "dup-1", Check: "duplicate"}}})
+	checkLastPass(t, p.scrape(), testutil.PostgresTable{Planted: testutil.Planted{Total: 4, Failures: []testutil.Failure{{Key: "dup-1", ID: "dup-1", Check: "duplicate"}}}})
 }
 
 // TestServeRunNowDuringPacedSleep: /-/run-now lifts the pacing of the pass

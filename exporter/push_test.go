@@ -60,7 +60,7 @@ func TestCheckPushesToPushgateway(t *testing.T) {
 	for _, inst := range []string{host, "node-b"} {
 		for name, want := range map[string]float64{
 			"sigil_integrity_last_status":       0,
-			"sigil_integrity_last_pass_records": float64(m.TotalRecords),
+			"sigil_integrity_last_pass_records": float64(m.Total),
 		} {
 			if got, ok := s[series(inst, "all", name, "")]; !ok || got != want {
 				t.Errorf("%s = %v (present %v), want %v", series(inst, "all", name, ""), got, ok, want)
@@ -72,9 +72,9 @@ func TestCheckPushesToPushgateway(t *testing.T) {
 	}
 	a, okA := s[series("node-c", "0/2", "sigil_integrity_last_pass_records", "")]
 	b, okB := s[series("node-c", "1/2", "sigil_integrity_last_pass_records", "")]
-	if !okA || !okB || a+b != float64(m.TotalRecords) || a == 0 || b == 0 {
+	if !okA || !okB || a+b != float64(m.Total) || a == 0 || b == 0 {
 		t.Errorf("the two shards' groups hold %v (present %v) and %v (present %v) records, want both present, adding up to %d",
-			a, okA, b, okB, m.TotalRecords)
+			a, okA, b, okB, m.Total)
 	}
 	if strings.Contains(body, `instance=""`) {
 		t.Errorf("a pushed series has an empty instance:\n%s", body)
