@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
 	"github.com/sigil/sigil-integrity-exporter/collector/verify"
@@ -23,34 +20,6 @@ func newTestRunner(t *testing.T, st *listStore, stateDir string) *Runner {
 		t.Fatal(err)
 	}
 	return r
-}
-
-// TestMetricsLint: the exposition is clean under client_golang's linter,
-// before any pass and after one, and every check label is present.
-func TestMetricsLint(t *testing.T) {
-	st := newListStore(100)
-	r := newTestRunner(t, st, t.TempDir())
-	m := NewMetrics(r)
-	if problems, err := testutil.CollectAndLint(m); err != nil || len(problems) > 0 {
-		t.Fatalf("lint before a pass: %v %v", err, problems)
-	}
-	if _, err := r.RunPass(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if problems, err := testutil.CollectAndLint(m); err != nil || len(problems) > 0 {
-		t.Fatalf("lint after a pass: %v %v", err, problems)
-	}
-	want := `
-# HELP sigil_integrity_last_pass_records Records checked by the last complete pass. From the background walk, not read at scrape time.
-# TYPE sigil_integrity_last_pass_records gauge
-sigil_integrity_last_pass_records{store="mem"} 100
-`
-	if err := testutil.CollectAndCompare(m, strings.NewReader(want), "sigil_integrity_last_pass_records"); err != nil {
-		t.Error(err)
-	}
-	if n := testutil.CollectAndCount(m, "sigil_integrity_last_pass_failures"); n != len(verify.Checks) {
-		t.Errorf("%d last_pass_failures series, want one per check (%d)", n, len(verify.Checks))
-	}
 }
 
 // TestMissingBetweenPasses: records deleted between two passes are named
