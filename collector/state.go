@@ -101,3 +101,109 @@ func (p *Pass) valid() bool {
 	}
 	return !p.Started.IsZero()
 }
+
+// The runner's progress on disk is owned here: NewRunner loads it
+// (loadProgress), the walk checkpoints it (checkpoint), a complete pass
+// rotates its key lists (rotateKeyLists); runner.go calls these and
+// writes, renames or removes no progress file itself.
+
+// loadProgress loads the saved progress into a new runner. A damaged
+// progress file is logged and set aside as <file>.damaged: the pass starts
+// over. Progress of another identity is dropped, a resumable pass is kept
+// unless cfg.Fresh or the signing keys changed.
+func (r *Runner) loadProgress() error {
+	cfg := r.cfg
+	s, err := loadState(cfg.StateDir, cfg.Store.Name())
+	switch {
+	case errors.Is(err, errStateDamaged):
+		bad := statePath(cfg.StateDir, cfg.Store.Name())
+		r.log.Warn("progress file is damaged; starting a new pass", "file", bad, "err", err)
+		if err := os.Rename(bad, bad+".damaged"); err != nil {
+			r.log.Warn("cannot set the damaged progress file aside; the next checkpoint replaces it", "file", bad, "err", err)
+		}
+	case err != nil:
+		return fmt.Errorf("read progress in %q: %w", cfg.StateDir, verify.UnwrapPathError(err))
+	default:
+		r.cur, r.last, r.fixed = s.Current, s.Last, s.Fixed
+		if s.Identity != cfg.Identity && (s.Current != nil || s.Last != nil) {
+			r.log.Warn("the saved progress is for another database; starting afresh", "saved", s.Identity, "now", cfg.Identity)
+			r.cur, r.last, r.fixed = nil, nil, nil
+		}
+		if cfg.Fresh {
+			r.cur = nil
+		}
+		r.missing = r.missingLocked()
+		if r.cur != nil && len(r.cur.KeyRecords) != cfg.Verifier.KeyCount() {
+			r.log.Warn("the signing keys changed since the saved pass; starting a new pass")
+			r.cur = nil
+		}
+	}
+	return nil
+}
+
+// checkpoint saves progress. Failures are a metric and a log line; the
+// walk goes on.
+func (r *Runner) checkpoint(keys *keyListWriter) {
+	if r.cfg.StateDir == "" {
+		return
+	}
+	r.lastSave = r.now()
+	if keys != nil {
+		if err := keys.sync(); err != nil {
+			r.stateFailed(err)
+			return
+		}
+	}
+	r.mu.Lock()
+	if keys != nil && r.cur != nil {
+		r.cur.KeysFileSize = keys.size
+	}
+	// Encode under the lock (a consistent snapshot), write and fsync
+	// outside it, so a slow disk does not stall scrapes.
+	b, err := encodeState(&savedState{Version: stateVersion, Store: r.Name(), Identity: r.cfg.Identity, Current: r.cur, Last: r.last, Fixed: r.fixed})
+	r.mu.Unlock()
+	if err == nil {
+		r.saveMu.Lock()
+		err = writeState(r.cfg.StateDir, r.Name(), b)
+		r.saveMu.Unlock()
+	}
+	if err != nil {
+		r.stateFailed(err)
+		return
+	}
+	if r.stateErr {
+		r.log.Info("progress is saved again", "dir", r.cfg.StateDir)
+		r.stateErr = false
+	}
+}
+
+func (r *Runner) stateFailed(err error) {
+	r.mu.Lock()
+	r.counters.stateErrors++
+	first := !r.stateErr
+	r.stateErr = true
+	r.mu.Unlock()
+	if first {
+		r.log.Error("cannot save progress; the walk goes on, but a restart would redo this pass", "dir", r.cfg.StateDir, "err", err)
+	}
+}
+
+// rotateKeyLists closes a complete pass's key list and makes it the last
+// one (with the sorted copy afterWalk made, or none: made on demand). A
+// failed rename is a state error: the next pass compares against the
+// older list. A list that does not close is not rotated.
+func (r *Runner) rotateKeyLists(keys *keyListWriter) {
+	if keys == nil || r.cfg.StateDir == "" {
+		return
+	}
+	if err := keys.close(); err != nil {
+		return
+	}
+	next, last := keysPath(r.cfg.StateDir, r.Name(), "next"), keysPath(r.cfg.StateDir, r.Name(), "last")
+	if err := os.Rename(next, last); err != nil {
+		r.stateFailed(err)
+	}
+	if err := os.Rename(next+sortedSuffix, last+sortedSuffix); err != nil {
+		os.Remove(last + sortedSuffix)
+	}
+}
