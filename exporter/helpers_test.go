@@ -100,3 +100,17 @@ func envOr(name, def string) string {
 	}
 	return def
 }
+
+// demoStore writes the demo's LevelDB of n records (with the demo's
+// planted failures when planted) into a temporary directory and returns
+// the directory, the database in it and the two key files.
+func demoStore(t *testing.T, n int, planted bool) (dir, db string, keys []string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = filepath.Join(dir, "db")
+	keys, err := writeDemoDB(db, dir, n, planted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, db, keys
+}
