@@ -152,6 +152,19 @@ func checkDeletedMissing(t *testing.T, rep reportJSON, stdout, prefix string, ba
 	}
 }
 
+// pushingCheck is a `check` of one store, selected by storeFlags(target),
+// that pushes to gw and writes its report into a new directory each run,
+// left in *reports.
+func pushingCheck(gw *pushgateway, reports *string, keys []string, storeFlags func(target string) []string) func(t *testing.T, target, state string) (int, string, string) {
+	return func(t *testing.T, target, state string) (int, string, string) {
+		t.Helper()
+		*reports = t.TempDir()
+		args := append([]string{"check"}, storeFlags(target)...)
+		args = append(args, "--report.dir="+*reports, "--state.path="+state, "--push.gateway-url="+gw.srv.URL, "--log.level=error")
+		return runCLI(t, append(args, keyFlags(keys)...)...)
+	}
+}
+
 // TestMissingLevelDB: records the app deletes between two passes are named
 // as missing in the next pass (and only there); a record the app added is
 // not; the same state pointed at another database reports nothing missing.
@@ -163,13 +176,9 @@ func TestMissingLevelDB(t *testing.T) {
 	state := t.TempDir()
 	var reports string // a new one for each run: one report per store in it
 	gw := newPushgateway(t)
-	check := func(t *testing.T, db, state string) (int, string, string) {
-		t.Helper()
-		reports = t.TempDir()
-		args := append([]string{"check", "--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix, "--report.dir=" + reports,
-			"--state.path=" + state, "--push.gateway-url=" + gw.srv.URL, "--log.level=error"}, keyFlags(m.Keys)...)
-		return runCLI(t, args...)
-	}
+	check := pushingCheck(gw, &reports, m.Keys, func(db string) []string {
+		return []string{"--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix}
+	})
 
 	if code, stdout, stderr := check(t, db, state); code != exitFailures {
 		t.Fatalf("first pass: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
@@ -311,13 +320,9 @@ func TestMissingPostgres(t *testing.T) {
 	state := t.TempDir()
 	var reports string // a new one for each run: one report per store in it
 	gw := newPushgateway(t)
-	check := func(t *testing.T, database, state string) (int, string, string) {
-		t.Helper()
-		reports = t.TempDir()
-		args := append([]string{"check", "--store.postgres.dsn=" + c.ReaderDSN(database), "--store.postgres.page-size=5", "--report.dir=" + reports,
-			"--state.path=" + state, "--push.gateway-url=" + gw.srv.URL, "--log.level=error"}, keyFlags(pm.Keys)...)
-		return runCLI(t, args...)
-	}
+	check := pushingCheck(gw, &reports, pm.Keys, func(database string) []string {
+		return []string{"--store.postgres.dsn=" + c.ReaderDSN(database), "--store.postgres.page-size=5"}
+	})
 	if code, stdout, stderr := check(t, pgTestDB, state); code != exitFailures {
 		t.Fatalf("first pass: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
