@@ -248,7 +248,7 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 				return nil, ctx.Err()
 			}
 			r.log.Warn("cannot sort the key lists; the missing and duplicate checks after the walk are off for this pass", "err", err)
-			_ = os.Remove(keysPath(r.cfg.StateDir, r.Name(), "next") + sortedSuffix) // best effort
+			r.dropSortedKeyList()
 		}
 	}
 	r.carryOpen(ctx, p, open)

@@ -104,8 +104,10 @@ func (p *Pass) valid() bool {
 
 // The runner's progress on disk is owned here: NewRunner loads it
 // (loadProgress), the walk checkpoints it (checkpoint), a complete pass
-// rotates its key lists (rotateKeyLists); runner.go calls these and
-// writes, renames or removes no progress file itself.
+// rotates its key lists (rotateKeyLists) or drops a sorted copy
+// (dropSortedKeyList); runner.go calls these and writes, renames or
+// removes no progress file itself (it opens the key lists a pass writes
+// and merges: openKeyLists).
 
 // loadProgress loads the saved progress into a new runner. A damaged
 // progress file is logged and set aside as <file>.damaged: the pass starts
@@ -206,4 +208,11 @@ func (r *Runner) rotateKeyLists(keys *keyListWriter) {
 	if err := os.Rename(next+sortedSuffix, last+sortedSuffix); err != nil {
 		os.Remove(last + sortedSuffix)
 	}
+}
+
+// dropSortedKeyList removes the sorted copy of this pass's key list that
+// a failed afterWalk may have left (best effort: finishPass rotates
+// whatever is there).
+func (r *Runner) dropSortedKeyList() {
+	_ = os.Remove(keysPath(r.cfg.StateDir, r.Name(), "next") + sortedSuffix)
 }
