@@ -182,3 +182,30 @@ func (e *env) testEstimateCount(t *testing.T) {
 		t.Errorf("EstimateCount after ANALYZE = %d, %v; want %d", n, err, want)
 	}
 }
+
+// testBytea: a bytea record column is read as its bytes, byte for byte
+// (not PostgreSQL's \x text form), with NULL and empty kept apart, by
+// both the walk and Get.
+func (e *env) testBytea(t *testing.T) {
+	s := e.open(t, Options{Table: "app.docs_bytea", RecordColumn: "doc"})
+	want := map[string][]byte{"z-binary": {0xff, 0x00, 0xfe}, "z-empty": {}, "z-null": nil}
+	for _, r := range e.want.Tables["sigil_docs"].Rows {
+		if r.Value != nil && strings.HasPrefix(r.Key, "sigil-") {
+			want[r.Key] = []byte(*r.Value)
+		}
+	}
+	got := scanAll(t, s, nil)
+	if len(got) != len(want) {
+		t.Fatalf("scanned %d rows, want %d", len(got), len(want))
+	}
+	for _, r := range got {
+		w, ok := want[string(r.Key)]
+		if !ok || !bytes.Equal(r.Value, w) || (w == nil) != (r.Value == nil) {
+			t.Errorf("%s: scanned %q (nil %v), want %q (nil %v)", r.Key, r.Value, r.Value == nil, w, w == nil)
+		}
+		v, found, err := s.Get(ctxT(t), r.Key)
+		if err != nil || !found || !bytes.Equal(v, w) || (w == nil) != (v == nil) {
+			t.Errorf("Get(%s) = %q (nil %v), %v, %v; want %q", r.Key, v, v == nil, found, err, w)
+		}
+	}
+}
