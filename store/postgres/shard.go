@@ -40,9 +40,9 @@ type shardRange struct {
 func (s *Store) sharded() bool { return s.opts.Shards > 1 }
 
 // hashShare reports whether a key belongs to this shard by hash (walkSorted).
-func (s *Store) hashShare(key string) bool {
+func (s *Store) hashShare(key []byte) bool {
 	h := fnv.New64a()
-	h.Write([]byte(key))
+	h.Write(key)
 	return h.Sum64()%uint64(s.opts.Shards) == uint64(s.opts.Shard)
 }
 
