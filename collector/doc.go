@@ -15,5 +15,6 @@
 // collector/pace, the report type and archive in collector/report.
 //
 // It must not import goleveldb, pgx or database/sql, store/leveldb or
-// store/postgres, nor exporter/; .golangci.yml's depguard rules enforce it.
+// store/postgres, nor exporter/ (.golangci.yml's depguard rules enforce
+// it), nor collector/metrics, which imports it.
 package collector
