@@ -117,16 +117,6 @@ func (p *posStore) remove(keys ...string) {
 	p.rows = slices.DeleteFunc(p.rows, func(r posRow) bool { return slices.Contains(keys, r.key) })
 }
 
-func posRunner(t *testing.T, st store.Store, dir string) *Runner {
-	t.Helper()
-	v := mustVerifier(t, verify.VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
-	r, err := NewRunner(RunnerConfig{Store: st, Verifier: v, StateDir: dir, Identity: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
 // TestMissingNotBytewise: the missing check on walks that are not
 // bytewise (sorted key lists merged after the walk) names exactly the
 // records deleted between passes, and nothing on a third pass. A Grouped
@@ -152,7 +142,7 @@ func TestMissingNotBytewise(t *testing.T) {
 				tc.reorder(st.rows)
 			}
 			dir := t.TempDir()
-			r := posRunner(t, st, dir)
+			r := newTestRunner(t, st, dir)
 			if rep, err := r.RunPass(context.Background()); err != nil || rep.Failed != 0 || rep.Checked != 3000 {
 				t.Fatalf("first pass: %v %+v", err, rep)
 			}
@@ -219,7 +209,7 @@ func TestDuplicatesUnordered(t *testing.T) {
 	st.rows = append(st.rows, posRow{"140", posValue("140", -3)})
 	st.rows = slices.Insert(st.rows, 10, posRow{"bad", "not json"})
 	moved := st.rows[20].key
-	r := posRunner(t, st, t.TempDir())
+	r := newTestRunner(t, st, t.TempDir())
 	// Moved: the row is read at position 20 and again at the end, where
 	// the app moved it during the pass.
 	st2 := &movingStore{posStore: st, key: moved}

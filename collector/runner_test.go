@@ -10,9 +10,12 @@ import (
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
 	"github.com/sigil/sigil-integrity-exporter/collector/verify"
+	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
-func newTestRunner(t *testing.T, st *listStore, stateDir string) *Runner {
+// newTestRunner is a runner of st in js mode with only the id field
+// required, keeping its progress in stateDir.
+func newTestRunner(t *testing.T, st store.Store, stateDir string) *Runner {
 	t.Helper()
 	v := mustVerifier(t, verify.VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
 	r, err := NewRunner(RunnerConfig{Store: st, Verifier: v, StateDir: stateDir, Identity: "test"})
