@@ -5,8 +5,9 @@
 // interface.
 //
 // It owns the ordered parallel walk (walk.go), the runner and its passes
-// (runner.go, pass.go, schedule.go, live.go, status.go), progress on disk
-// (state.go, keylist.go, keysort.go), re-checks and missing records
+// (runner.go, pass.go, schedule.go, live.go, status.go), the state
+// directory (state.go alone: progress, pause, key-list rotation; the key
+// lists' format in keylist.go, keysort.go), re-checks and missing records
 // (recheck.go, afterwalk.go), evidence across passes, pause, the pass
 // loop (serve.go), shards and the cross-store comparison (cross.go); each
 // runner's and the comparison's exported Status is what the Prometheus
