@@ -178,3 +178,28 @@ func TestLastPassHasItsKeyList(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyListNotRotated: a key list that cannot become the last one (here
+// a directory stands in its way) is a state error, counted, and no sorted
+// copy of it is left to be taken for the older list's.
+func TestKeyListNotRotated(t *testing.T) {
+	st := newListStore(50)
+	dir := t.TempDir()
+	r := newTestRunner(t, st, dir)
+	last := keysPath(dir, r.Name(), "last")
+	if err := os.MkdirAll(filepath.Join(last, "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RunPass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.Status().StateErrors; n == 0 {
+		t.Error("a key list that was not rotated is not counted as a state error")
+	}
+	next := keysPath(dir, r.Name(), "next")
+	for _, p := range []string{next + sortedSuffix, last + sortedSuffix} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s left behind", filepath.Base(p))
+		}
+	}
+}

@@ -199,18 +199,22 @@ func (r *Runner) stateFailed(err error) {
 
 // rotateKeyLists closes a complete pass's key list and makes it the last
 // one (with the sorted copy afterWalk made, or none: made on demand). A
-// failed rename is a state error: the next pass compares against the
-// older list. A list that does not close is not rotated.
+// list that does not close (a full disk) or a failed rename is a state
+// error and is not rotated: the next pass compares against the older
+// list, whose own sorted copy stays (never this pass's beside it).
 func (r *Runner) rotateKeyLists(keys *keyListWriter) {
 	if keys == nil || r.cfg.StateDir == "" {
 		return
 	}
+	next, last := keysPath(r.cfg.StateDir, r.Name(), "next"), keysPath(r.cfg.StateDir, r.Name(), "last")
 	if err := keys.close(); err != nil {
+		r.stateFailed(err)
 		return
 	}
-	next, last := keysPath(r.cfg.StateDir, r.Name(), "next"), keysPath(r.cfg.StateDir, r.Name(), "last")
 	if err := os.Rename(next, last); err != nil {
 		r.stateFailed(err)
+		_ = os.Remove(next + sortedSuffix) // best effort: it sorts a list that was not kept
+		return
 	}
 	if err := os.Rename(next+sortedSuffix, last+sortedSuffix); err != nil {
 		os.Remove(last + sortedSuffix)
