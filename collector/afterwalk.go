@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
 	"github.com/sigil/sigil-integrity-exporter/collector/verify"
@@ -22,7 +23,7 @@ func (r *Runner) afterWalk(ctx context.Context, cons *Consumer, open *openSet, k
 	}
 	dir, name := r.cfg.StateDir, r.Name()
 	next := keysPath(dir, name, "next")
-	if err := sortKeyList(next, next+sortedSuffix); err != nil {
+	if err := sortOrLink(keys, next); err != nil {
 		return err
 	}
 	if order == store.Unordered {
@@ -41,6 +42,22 @@ func (r *Runner) afterWalk(ctx context.Context, cons *Consumer, open *openSet, k
 		return fmt.Errorf("sort the last pass's key list: %w", err)
 	}
 	return missingSorted(last, next+sortedSuffix, func(key []byte) { r.noteMissing(ctx, cons, open, key) })
+}
+
+// sortOrLink makes next's bytewise-sorted copy: a hard link to next when
+// the walk happened to come in bytewise order (a text key in a collation
+// such as C.UTF-8 that sorts like bytes, which the store cannot promise),
+// else an external sort. The link is safe: key lists are replaced by
+// rename, never rewritten in place.
+func sortOrLink(keys *keyListWriter, next string) error {
+	dst := next + sortedSuffix
+	if keys.inOrder {
+		_ = os.Remove(dst) // a stale copy: best effort, Link says if it stays
+		if os.Link(next, dst) == nil {
+			return nil
+		}
+	}
+	return sortKeyList(next, dst)
 }
 
 // missingSorted reports each key of the sorted list prev that the sorted

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -21,11 +22,15 @@ import (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 type keyListWriter struct {
-	f    *os.File
-	w    *bufio.Writer
-	size int64
-	tmp  [binary.MaxVarintLen64]byte
-	crc  [4]byte
+	f     *os.File
+	w     *bufio.Writer
+	size  int64
+	entry []byte
+	// inOrder: every key so far came in bytewise order (equal keys
+	// allowed), so the list is its own sorted copy (linkSorted). Unknown,
+	// hence false, for a list resumed from a checkpoint.
+	inOrder bool
+	prev    []byte
 }
 
 // createKeyList opens path for appending, truncated to size bytes (the
@@ -43,17 +48,24 @@ func createKeyList(path string, size int64) (*keyListWriter, error) {
 		f.Close()
 		return nil, err
 	}
-	return &keyListWriter{f: f, w: bufio.NewWriterSize(f, 64<<10), size: size}, nil
+	return &keyListWriter{f: f, w: bufio.NewWriterSize(f, 64<<10), size: size, inOrder: size == 0}, nil
 }
 
 func (k *keyListWriter) add(key []byte, sum [32]byte) error {
-	n := binary.PutUvarint(k.tmp[:], uint64(len(key)))
-	crc := crc32.Update(crc32.Update(crc32.Update(0, crcTable, k.tmp[:n]), crcTable, key), crcTable, sum[:])
-	k.w.Write(k.tmp[:n])
-	k.w.Write(key)
-	k.w.Write(sum[:])
-	_, err := k.w.Write(binary.LittleEndian.AppendUint32(k.crc[:0], crc))
-	k.size += int64(n + len(key) + len(sum) + 4)
+	// One entry, built in the writer's own buffer: one Write and no
+	// allocation (a sum passed to Write directly escaped to the heap).
+	e := binary.AppendUvarint(k.entry[:0], uint64(len(key)))
+	e = append(append(e, key...), sum[:]...)
+	e = binary.LittleEndian.AppendUint32(e, crc32.Checksum(e, crcTable))
+	k.entry = e
+	if k.inOrder {
+		if k.size > 0 && bytes.Compare(k.prev, key) > 0 {
+			k.inOrder = false
+		}
+		k.prev = append(k.prev[:0], key...)
+	}
+	_, err := k.w.Write(e)
+	k.size += int64(len(e))
 	return err
 }
 
@@ -63,6 +75,16 @@ func (k *keyListWriter) sync() error {
 		return err
 	}
 	return k.f.Sync()
+}
+
+// closeUnsynced flushes and closes without fsync, for files that are
+// temporary or can be made again from a synced one.
+func (k *keyListWriter) closeUnsynced() error {
+	err := k.w.Flush()
+	if cerr := k.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (k *keyListWriter) close() error {
@@ -79,6 +101,7 @@ type keyListReader struct {
 	lenBuf []byte
 	key    []byte
 	sum    [32]byte
+	crc    [4]byte
 	err    error
 }
 
@@ -119,14 +142,14 @@ func (k *keyListReader) next() bool {
 		k.err = fmt.Errorf("key list %s is truncated", k.f.Name())
 		return false
 	}
-	var crc [4]byte
-	if _, err := io.ReadFull(k.r, crc[:]); err != nil {
+	crc := k.crc[:]
+	if _, err := io.ReadFull(k.r, crc); err != nil {
 		k.err = fmt.Errorf("key list %s is truncated", k.f.Name())
 		return false
 	}
 	k.lenBuf = binary.AppendUvarint(k.lenBuf[:0], n)
 	want := crc32.Update(crc32.Update(crc32.Update(0, crcTable, k.lenBuf), crcTable, k.key), crcTable, k.sum[:])
-	if binary.LittleEndian.Uint32(crc[:]) != want {
+	if binary.LittleEndian.Uint32(crc) != want {
 		k.err = fmt.Errorf("key list %s is damaged (checksum mismatch)", k.f.Name())
 		return false
 	}

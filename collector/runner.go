@@ -141,30 +141,8 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 			return nil, err
 		}
 	}
-	s, err := loadState(cfg.StateDir, cfg.Store.Name())
-	switch {
-	case errors.Is(err, errStateDamaged):
-		bad := statePath(cfg.StateDir, cfg.Store.Name())
-		r.log.Warn("progress file is damaged; starting a new pass", "file", bad, "err", err)
-		if err := os.Rename(bad, bad+".damaged"); err != nil {
-			r.log.Warn("cannot set the damaged progress file aside; the next checkpoint replaces it", "file", bad, "err", err)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("read progress in %q: %w", cfg.StateDir, verify.UnwrapPathError(err))
-	default:
-		r.cur, r.last, r.fixed = s.Current, s.Last, s.Fixed
-		if s.Identity != cfg.Identity && (s.Current != nil || s.Last != nil) {
-			r.log.Warn("the saved progress is for another database; starting afresh", "saved", s.Identity, "now", cfg.Identity)
-			r.cur, r.last, r.fixed = nil, nil, nil
-		}
-		if cfg.Fresh {
-			r.cur = nil
-		}
-		r.missing = r.missingLocked()
-		if r.cur != nil && len(r.cur.KeyRecords) != cfg.Verifier.KeyCount() {
-			r.log.Warn("the signing keys changed since the saved pass; starting a new pass")
-			r.cur = nil
-		}
+	if err := r.loadProgress(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -270,7 +248,7 @@ func (r *Runner) RunPass(ctx context.Context) (*report.Report, error) {
 				return nil, ctx.Err()
 			}
 			r.log.Warn("cannot sort the key lists; the missing and duplicate checks after the walk are off for this pass", "err", err)
-			_ = os.Remove(keysPath(r.cfg.StateDir, r.Name(), "next") + sortedSuffix) // best effort
+			r.dropSortedKeyList()
 		}
 	}
 	r.carryOpen(ctx, p, open)
@@ -405,72 +383,12 @@ func (r *Runner) noteMissing(ctx context.Context, cons *Consumer, open *openSet,
 
 const missingDetail = "present in the last complete pass, absent now"
 
-// checkpoint saves progress. Failures are a metric and a log line; the
-// walk goes on.
-func (r *Runner) checkpoint(keys *keyListWriter) {
-	if r.cfg.StateDir == "" {
-		return
-	}
-	r.lastSave = r.now()
-	if keys != nil {
-		if err := keys.sync(); err != nil {
-			r.stateFailed(err)
-			return
-		}
-	}
-	r.mu.Lock()
-	if keys != nil && r.cur != nil {
-		r.cur.KeysFileSize = keys.size
-	}
-	// Encode under the lock (a consistent snapshot), write and fsync
-	// outside it, so a slow disk does not stall scrapes.
-	b, err := encodeState(&savedState{Version: stateVersion, Store: r.Name(), Identity: r.cfg.Identity, Current: r.cur, Last: r.last, Fixed: r.fixed})
-	r.mu.Unlock()
-	if err == nil {
-		r.saveMu.Lock()
-		err = writeState(r.cfg.StateDir, r.Name(), b)
-		r.saveMu.Unlock()
-	}
-	if err != nil {
-		r.stateFailed(err)
-		return
-	}
-	if r.stateErr {
-		r.log.Info("progress is saved again", "dir", r.cfg.StateDir)
-		r.stateErr = false
-	}
-}
-
-func (r *Runner) stateFailed(err error) {
-	r.mu.Lock()
-	r.counters.stateErrors++
-	first := !r.stateErr
-	r.stateErr = true
-	r.mu.Unlock()
-	if first {
-		r.log.Error("cannot save progress; the walk goes on, but a restart would redo this pass", "dir", r.cfg.StateDir, "err", err)
-	}
-}
-
 // finishPass closes a complete pass: key lists rotate, the report is
 // written, and the pass becomes the last one.
 func (r *Runner) finishPass(p *Pass, keys *keyListWriter) *report.Report {
 	// The key list rotates before the pass becomes the last one: whoever
 	// sees the last pass (the cross-store comparison) finds its key list.
-	if keys != nil && r.cfg.StateDir != "" {
-		name := r.Name()
-		if err := keys.close(); err == nil {
-			next, last := keysPath(r.cfg.StateDir, name, "next"), keysPath(r.cfg.StateDir, name, "last")
-			err = os.Rename(next, last)
-			if err != nil {
-				r.stateFailed(err)
-			}
-			// The sorted copy afterWalk made, or none (made on demand).
-			if err := os.Rename(next+sortedSuffix, last+sortedSuffix); err != nil {
-				os.Remove(last + sortedSuffix)
-			}
-		}
-	}
+	r.rotateKeyLists(keys)
 	now := r.now()
 	rep := func() *report.Report {
 		r.mu.Lock()

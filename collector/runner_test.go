@@ -5,17 +5,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
 	"github.com/sigil/sigil-integrity-exporter/collector/verify"
+	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
-func newTestRunner(t *testing.T, st *listStore, stateDir string) *Runner {
+// newTestRunner is a runner of st in js mode with only the id field
+// required, keeping its progress in stateDir.
+func newTestRunner(t *testing.T, st store.Store, stateDir string) *Runner {
 	t.Helper()
 	v := mustVerifier(t, verify.VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}})
 	r, err := NewRunner(RunnerConfig{Store: st, Verifier: v, StateDir: stateDir, Identity: "test"})
@@ -23,34 +23,6 @@ func newTestRunner(t *testing.T, st *listStore, stateDir string) *Runner {
 		t.Fatal(err)
 	}
 	return r
-}
-
-// TestMetricsLint: the exposition is clean under client_golang's linter,
-// before any pass and after one, and every check label is present.
-func TestMetricsLint(t *testing.T) {
-	st := newListStore(100)
-	r := newTestRunner(t, st, t.TempDir())
-	m := NewMetrics(r)
-	if problems, err := testutil.CollectAndLint(m); err != nil || len(problems) > 0 {
-		t.Fatalf("lint before a pass: %v %v", err, problems)
-	}
-	if _, err := r.RunPass(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if problems, err := testutil.CollectAndLint(m); err != nil || len(problems) > 0 {
-		t.Fatalf("lint after a pass: %v %v", err, problems)
-	}
-	want := `
-# HELP sigil_integrity_last_pass_records Records checked by the last complete pass. From the background walk, not read at scrape time.
-# TYPE sigil_integrity_last_pass_records gauge
-sigil_integrity_last_pass_records{store="mem"} 100
-`
-	if err := testutil.CollectAndCompare(m, strings.NewReader(want), "sigil_integrity_last_pass_records"); err != nil {
-		t.Error(err)
-	}
-	if n := testutil.CollectAndCount(m, "sigil_integrity_last_pass_failures"); n != len(verify.Checks) {
-		t.Errorf("%d last_pass_failures series, want one per check (%d)", n, len(verify.Checks))
-	}
 }
 
 // TestMissingBetweenPasses: records deleted between two passes are named
@@ -203,6 +175,31 @@ func TestLastPassHasItsKeyList(t *testing.T) {
 		seen++
 		if _, err := os.Stat(path); err != nil {
 			t.Fatalf("a last pass is shown but its key list is not there: %v", err)
+		}
+	}
+}
+
+// TestKeyListNotRotated: a key list that cannot become the last one (here
+// a directory stands in its way) is a state error, counted, and no sorted
+// copy of it is left to be taken for the older list's.
+func TestKeyListNotRotated(t *testing.T) {
+	st := newListStore(50)
+	dir := t.TempDir()
+	r := newTestRunner(t, st, dir)
+	last := keysPath(dir, r.Name(), "last")
+	if err := os.MkdirAll(filepath.Join(last, "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.RunPass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.Status().StateErrors; n == 0 {
+		t.Error("a key list that was not rotated is not counted as a state error")
+	}
+	next := keysPath(dir, r.Name(), "next")
+	for _, p := range []string{next + sortedSuffix, last + sortedSuffix} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s left behind", filepath.Base(p))
 		}
 	}
 }

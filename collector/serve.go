@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/sigil/sigil-integrity-exporter/collector/pace"
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
@@ -235,12 +236,5 @@ func (r *Runner) fastWait(ctx context.Context, n int, work time.Duration) error 
 	if delay <= 0 {
 		return ctx.Err()
 	}
-	tm := time.NewTimer(delay)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
+	return pace.Sleep(ctx, delay)
 }

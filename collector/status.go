@@ -31,6 +31,12 @@ func (p *Pass) status() PassStatus {
 // Failed is the number of failing records.
 func (p PassStatus) Failed() int64 { return total(p.ByCheck) }
 
+// StatusSource is a runner, or the cross-store comparison: what
+// collector/metrics and the landing page read.
+type StatusSource interface {
+	Status() Status
+}
+
 // Status is a snapshot of a runner for metrics and the landing page.
 type Status struct {
 	Store    string

@@ -12,7 +12,7 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
 	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 	"github.com/sigil/sigil-integrity-exporter/store"
-	"github.com/sigil/sigil-integrity-exporter/store/leveldb"
+	"github.com/sigil/sigil-integrity-exporter/store/leveldb/leveldbtest"
 )
 
 // BenchmarkWalk measures the walk's own cost on records the Node app wrote
@@ -20,34 +20,6 @@ import (
 // benchmarks are in collector/verify. Run:
 //
 //	go test -run '^$' -bench Walk -benchmem ./collector
-
-// nodeRecords reads the app's ordinary records (sigil-NNNNNNN, about 1 KiB
-// each) out of the committed Node-written database, in key order.
-func nodeRecords(tb testing.TB) []store.Record {
-	tb.Helper()
-	s, err := leveldb.Open("../testdata/leveldb/sigils-db", leveldb.Options{Prefix: []byte("!sigils!")})
-	if err != nil {
-		tb.Fatalf("open the committed Node database: %v", err)
-	}
-	defer s.Close()
-	var recs []store.Record
-	err = s.Scan(context.Background(), nil, func(r store.Record) error {
-		if r.Err != nil {
-			return r.Err
-		}
-		if bytes.HasPrefix(r.Key, []byte("sigil-")) {
-			recs = append(recs, store.Record{Key: bytes.Clone(r.Key), Value: bytes.Clone(r.Value)})
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatalf("scan the committed Node database: %v", err)
-	}
-	if len(recs) < 20 {
-		tb.Fatalf("the committed Node database holds %d ordinary records, want at least 20", len(recs))
-	}
-	return recs
-}
 
 // newBenchVerifier is the walk benchmarks' verifier: the two test keys, no schema.
 func newBenchVerifier(tb testing.TB, mode canonical.Mode) *verify.Verifier {
@@ -101,7 +73,7 @@ func (m *memStore) Get(_ context.Context, key []byte) ([]byte, bool, error) {
 // renamed to its new key, so every record is distinct and valid in js mode.
 func benchStore(tb testing.TB, n int) (*memStore, int64) {
 	tb.Helper()
-	recs := nodeRecords(tb)
+	recs := leveldbtest.NodeRecords(tb)
 	m := &memStore{}
 	var size int64
 	for i := 0; i < n; i++ {

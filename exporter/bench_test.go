@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -19,10 +18,7 @@ import (
 //	SIGIL_BENCH_DB=/tmp/sigil-bench/db-200000/sigils-db \
 //	  go test -run '^$' -bench Check -benchtime 3x -cpuprofile /tmp/check.cpu ./exporter
 func BenchmarkCheck(b *testing.B) {
-	db := os.Getenv("SIGIL_BENCH_DB")
-	if db == "" {
-		db = "../testdata/leveldb/sigils-db"
-	}
+	db := envOr("SIGIL_BENCH_DB", "../testdata/leveldb/sigils-db")
 	checked := regexp.MustCompile(`Checked (\d+) sigils`)
 	var records int64
 	for b.Loop() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/report"
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestHugeIDsBounded: a store of 30 failing records whose ids (and keys)
@@ -131,4 +133,90 @@ func TestHugeIDsBounded(t *testing.T) {
 		t.Errorf("/reports: %d, %d bytes", code, len(page))
 	}
 	t.Logf("report %d bytes, /reports page %d bytes", len(body), len(page))
+}
+
+// hugeLevelDB writes a store with a record of just under 64 MiB (valid,
+// signed), one of 70 MiB (over the default --verify.max-record-bytes) and
+// two small ones, compacted into table files.
+func hugeLevelDB(t *testing.T, db string, withUnder bool) {
+	t.Helper()
+	testutil.Long(t, "a store of huge records for the exporter's binary (check as a process, peak memory)")
+	const mib = 1 << 20
+	over := []byte(`{"id":"huge-70mib","signature":"00","data":{"blob":"` + pad(70*mib) + `"}}`)
+	keys := []string{"a-ok", "huge-70mib", "z-ok"}
+	vals := [][]byte{signedRecord(badKey, "a-ok", `{}`), over, signedRecord(badKey, "z-ok", `{"z":true}`)}
+	if withUnder {
+		keys = append(keys, "huge-63mib")
+		vals = append(vals, signedRecord(badKey, "huge-63mib", `{"blob":"`+pad(63*mib)+`"}`))
+	}
+	writeLevelDB(t, db, len(keys), true, func(i int) ([]byte, []byte) { return []byte(keys[i]), vals[i] })
+}
+
+// pad is n bytes of varied printable text (it compresses like real data,
+// not like a run of one byte).
+func pad(n int) string {
+	b := make([]byte, 0, n+16)
+	for x := uint64(1); len(b) < n; x++ {
+		b = strconv.AppendUint(b, x*2654435761%1000000007, 36)
+	}
+	return string(b[:n])
+}
+
+// TestCheckHugeRecords: records of 64 MiB and more. A 70 MiB record is a
+// decode failure "over --verify.max-record-bytes" (default 64 MiB),
+// reported without quoting it, and the rest of the store is verified; a
+// record of just under 64 MiB is verified in full and passes. With a 1 MiB
+// limit both are refused.
+func TestCheckHugeRecords(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	hugeLevelDB(t, db, true)
+	reports := filepath.Join(dir, "reports")
+	key := writeKeyFile(t, dir, "k", badKey)
+	r := runCheckProc(t, "--store.leveldb.path="+db, "--verify.key-file="+key,
+		"--report.dir="+reports, "--state.path="+filepath.Join(dir, "state"))
+	if r.code != exitFailures || !strings.HasPrefix(r.stdout, "Checked 4 sigils. 1 failures.\n  decode: 1\n") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %.3000s", r.code, r.stdout, r.stderr)
+	}
+	rep := readOnlyReport(t, reports)
+	if len(rep.Failures) != 1 || rep.Failures[0].Key != "huge-70mib" || rep.Failures[0].Reason != "decode" ||
+		!strings.Contains(rep.Failures[0].Detail, "over --verify.max-record-bytes=67108864") {
+		t.Fatalf("report failures: %+v", rep.Failures)
+	}
+	if len(rep.Failures[0].Detail) > 200 {
+		t.Errorf("the detail is %d bytes: it must not quote the record", len(rep.Failures[0].Detail))
+	}
+	small := runCheckProc(t, "--store.leveldb.path="+db, "--verify.key-file="+key, "--verify.max-record-bytes=1MiB",
+		"--report.dir="+filepath.Join(dir, "r2"), "--state.path="+filepath.Join(dir, "s2"))
+	if small.code != exitFailures || !strings.HasPrefix(small.stdout, "Checked 4 sigils. 2 failures.\n  decode: 2\n") {
+		t.Fatalf("1 MiB limit: exit %d\nstdout: %s\nstderr: %.3000s", small.code, small.stdout, small.stderr)
+	}
+	t.Logf("63 MiB + 70 MiB records: 64 MiB limit: peak RSS %d MiB in %v; 1 MiB limit: %d MiB in %v",
+		r.maxRSSKiB>>10, r.elapsed.Round(time.Millisecond), small.maxRSSKiB>>10, small.elapsed.Round(time.Millisecond))
+}
+
+// TestCheckHugeRecordMemory: a record over --verify.max-record-bytes
+// ("bounds memory", says the flag) costs no more than goleveldb itself
+// needs to step over it. goleveldb must read the value once: the table
+// block that holds it is read and decompressed whole, which the floor
+// program (testdata/bench/floor: iterate and hash, nothing else) measures
+// on the same store. The bound allows check twice the floor (the walk's
+// read and the re-read of the failure) plus 32 MiB, and no copy of the
+// refused value on top.
+func TestCheckHugeRecordMemory(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	hugeLevelDB(t, db, false)
+	floorKiB := floorPeakKiB(t, db)
+	r := runCheckProc(t, "--store.leveldb.path="+db, "--report.dir="+filepath.Join(dir, "r"), "--state.path="+filepath.Join(dir, "s"))
+	if r.code != exitFailures || !strings.HasPrefix(r.stdout, "Checked 3 sigils. 1 failures.\n  decode: 1\n") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %.3000s", r.code, r.stdout, r.stderr)
+	}
+	bound := 2*floorKiB + 32<<10
+	t.Logf("70 MiB record over the limit: check peak RSS %d MiB, goleveldb floor %d MiB, bound %d MiB", r.maxRSSKiB>>10, floorKiB>>10, bound>>10)
+	if r.maxRSSKiB > bound {
+		t.Errorf("check's peak RSS is %d MiB for a store whose largest record (70 MiB) it refuses unread; goleveldb alone needs %d MiB to step over it, bound %d MiB. "+
+			"The walk copies the refused value into its batch (collector/walk.go batch.add) and the re-read fetches it again (collector/pass.go Consumer.reread)",
+			r.maxRSSKiB>>10, floorKiB>>10, bound>>10)
+	}
 }

@@ -2,11 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -51,7 +55,7 @@ func TestCheckNodeLevelDB(t *testing.T) {
 				if code != exitFailures {
 					t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, stdout, stderr)
 				}
-				wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", m.TotalRecords, len(wantFail))
+				wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", m.Total, len(wantFail))
 				if !strings.HasPrefix(stdout, wantLine) {
 					t.Errorf("stdout starts %q, want %q", firstLine(stdout), wantLine)
 				}
@@ -69,7 +73,7 @@ func TestCheckNodeLevelDB(t *testing.T) {
 				if d := cmp.Diff(exp, got); d != "" {
 					t.Errorf("failures (-want +got):\n%s", d)
 				}
-				if rep.Checked != int64(m.TotalRecords) || rep.Failed != int64(len(wantFail)) || rep.OK != rep.Checked-rep.Failed || !rep.Complete {
+				if rep.Checked != int64(m.Total) || rep.Failed != int64(len(wantFail)) || rep.OK != rep.Checked-rep.Failed || !rep.Complete {
 					t.Errorf("report counts checked=%d ok=%d failed=%d complete=%v", rep.Checked, rep.OK, rep.Failed, rep.Complete)
 				}
 				for _, f := range rep.Failures {
@@ -94,86 +98,11 @@ func firstLine(s string) string {
 
 // TestCheckCleanStoreExitsZero: no failures is exit 0 and says so.
 func TestCheckCleanStoreExitsZero(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "db")
-	keys, err := writeDemoDB(db, dir, 50, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, db, keys := demoStore(t, 50, false)
 	code, stdout, stderr := runCLI(t, "check", "--store.leveldb.path="+db, "--store.leveldb.prefix=!sigils!", "--state.path="+filepath.Join(dir, "state"),
 		"--verify.key-file="+keys[0], "--verify.key-file="+keys[1], "--report.dir="+filepath.Join(dir, "r"), "--log.level=error")
 	if code != exitOK || !strings.HasPrefix(stdout, "Checked 50 sigils. 0 failures.\n") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
-	}
-}
-
-// TestCheckBadInput: every bad input is one clear line on stderr and exit 2,
-// with no key material in it.
-func TestCheckBadInput(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "db")
-	keys, err := writeDemoDB(db, dir, 10, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name, content string, mode os.FileMode) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	empty := write("empty.key", "  \n", 0o600)
-	badSchema := write("bad.schema.json", `{"type": 12}`, 0o600)
-	notJSONSchema := write("notjson.schema.json", `{"type": `, 0o600)
-	notDB := filepath.Join(dir, "not-a-db")
-	testutil.Must(t, os.MkdirAll(notDB, 0o755))
-	reports := "--report.dir=" + filepath.Join(dir, "r")
-	state := "--state.path=" + filepath.Join(dir, "state")
-	cases := []struct {
-		name string
-		args []string
-		want string // in the error line
-	}{
-		{"no store", []string{"check", reports}, "no store configured"},
-		{"missing path", []string{"check", "--store.leveldb.path=" + filepath.Join(dir, "nope"), reports}, "nope"},
-		{"not a leveldb", []string{"check", "--store.leveldb.path=" + notDB, reports}, "not-a-db"},
-		{"missing key file", []string{"check", "--store.leveldb.path=" + db, "--verify.key-file=" + filepath.Join(dir, "missing.key"), reports}, "missing.key"},
-		{"empty key file", []string{"check", "--store.leveldb.path=" + db, "--verify.key-file=" + empty, reports}, "is empty"},
-		{"key file is a dir", []string{"check", "--store.leveldb.path=" + db, "--verify.key-file=" + dir, reports}, "is a directory"},
-		{"bad schema", []string{"check", "--store.leveldb.path=" + db, "--verify.schema-file=" + badSchema, reports}, "not a valid JSON Schema"},
-		{"schema not json", []string{"check", "--store.leveldb.path=" + db, "--verify.schema-file=" + notJSONSchema, reports}, "not valid JSON"},
-		{"bad canonical", []string{"check", "--store.leveldb.path=" + db, "--verify.canonical=xml", reports}, "canonical"},
-		{"unknown flag", []string{"check", "--store.leveldb.pth=" + db, reports}, "unknown long flag"},
-		{"bad duration", []string{"check", "--store.leveldb.path=" + db, "--scan.pass-duration=soon", reports}, "pass-duration"},
-		{"bad max failures", []string{"check", "--store.leveldb.path=" + db, "--report.max-failures=0", reports}, "--report.max-failures"},
-		{"bad retain", []string{"check", "--store.leveldb.path=" + db, "--report.retain=0", reports}, "--report.retain"},
-		{"bad shard", []string{"check", "--store.leveldb.path=" + db, "--scan.shard=3/3", reports}, `invalid --scan.shard "3/3"`},
-		{"bad window", []string{"serve", "--store.leveldb.path=" + db, "--scan.window=25:00-03:00", reports}, `invalid --scan.window "25:00-03:00": hour must be 00-23`},
-		{"bad dsn", []string{"check", "--store.postgres.dsn=postgres://u:hunter2secret@/db?sslmode=bogus", reports}, "postgres"},
-		{"unreachable postgres", []string{"check", "--store.postgres.dsn=postgres://u:hunter2secret@127.0.0.1:1/db?connect_timeout=2", reports}, "postgres"},
-		{"report dir is a file", []string{"check", "--store.leveldb.path=" + db, "--report.dir=" + keys[0]}, "report"},
-	}
-	secrets := []string{"hunter2secret", "demo-current-key", "demo-previous-key"}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, append(c.args, state, "--log.level=error")...)
-			if code != exitError {
-				t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
-			}
-			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-			if len(lines) != 1 {
-				t.Errorf("stderr is %d lines, want one:\n%s", len(lines), stderr)
-			}
-			if !strings.Contains(stderr, c.want) {
-				t.Errorf("stderr %q does not mention %q", stderr, c.want)
-			}
-			for _, s := range secrets {
-				if strings.Contains(stdout+stderr, s) {
-					t.Errorf("output leaks a secret %q: %s", s, stderr)
-				}
-			}
-		})
 	}
 }
 
@@ -202,10 +131,81 @@ func TestCheckShards(t *testing.T) {
 	}
 	sort.Strings(got)
 	sort.Strings(exp)
-	if checked != int64(m.TotalRecords) {
-		t.Errorf("3 shards checked %d records, want %d", checked, m.TotalRecords)
+	if checked != int64(m.Total) {
+		t.Errorf("3 shards checked %d records, want %d", checked, m.Total)
 	}
 	if d := cmp.Diff(exp, got); d != "" {
 		t.Errorf("failures over 3 shards (-want +got):\n%s", d)
+	}
+}
+
+// TestCheckPushesToPushgateway: the CronJob path. `check
+// --push.gateway-url` pushes the pass's metrics to a real Pushgateway,
+// where Prometheus would scrape them, grouped by instance, store and shard.
+func TestCheckPushesToPushgateway(t *testing.T) {
+	pgw := testutil.Tool(t, "the Debian package prometheus-pushgateway", "prometheus-pushgateway")
+	addr := testutil.FreeAddr(t)
+	gw := testutil.Start(t, "pushgateway", exec.Command(pgw, "--web.listen-address="+addr))
+	gw.WaitHTTP(t, "http://"+addr+"/-/ready", 10*time.Second)
+
+	args, m := committedDB(t)
+	check := func(extra ...string) {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, append(append(args, "check", "--push.gateway-url=http://"+addr,
+			"--report.dir="+t.TempDir(), "--state.path="+filepath.Join(t.TempDir(), "s"), "--log.level=error"), extra...)...)
+		if code != exitFailures && code != exitOK {
+			t.Fatalf("check %v: exit %d\n%s%s", extra, code, stdout, stderr)
+		}
+	}
+	scrape := func() (map[string]float64, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return parseMetrics(t, string(body)), string(body)
+	}
+
+	// Two hosts check the same store, and one host checks it in two shards:
+	// every push is its own group (job, instance, store, shard), none
+	// replaces another.
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check() // the default instance: the host name
+	check("--push.instance=node-b")
+	check("--push.instance=node-c", "--scan.shard=0/2")
+	check("--push.instance=node-c", "--scan.shard=1/2")
+	s, body := scrape()
+	series := func(inst, shard, name, extra string) string {
+		return name + `{` + extra + `instance="` + inst + `",job="sigil_integrity_check",shard="` + shard + `",store="leveldb"}`
+	}
+	for _, inst := range []string{host, "node-b"} {
+		for name, want := range map[string]float64{
+			"sigil_integrity_last_status":       0,
+			"sigil_integrity_last_pass_records": float64(m.Total),
+		} {
+			if got, ok := s[series(inst, "all", name, "")]; !ok || got != want {
+				t.Errorf("%s = %v (present %v), want %v", series(inst, "all", name, ""), got, ok, want)
+			}
+		}
+		if got := s[series(inst, "all", "sigil_integrity_last_pass_failures", `check="checksum",`)]; got != 2 {
+			t.Errorf("%s = %v, want 2", series(inst, "all", "sigil_integrity_last_pass_failures", `check="checksum",`), got)
+		}
+	}
+	a, okA := s[series("node-c", "0/2", "sigil_integrity_last_pass_records", "")]
+	b, okB := s[series("node-c", "1/2", "sigil_integrity_last_pass_records", "")]
+	if !okA || !okB || a+b != float64(m.Total) || a == 0 || b == 0 {
+		t.Errorf("the two shards' groups hold %v (present %v) and %v (present %v) records, want both present, adding up to %d",
+			a, okA, b, okB, m.Total)
+	}
+	if strings.Contains(body, `instance=""`) {
+		t.Errorf("a pushed series has an empty instance:\n%s", body)
+	}
+	if !strings.Contains(body, "sigil_integrity_last_pass_completion_timestamp_seconds") {
+		t.Error("completion timestamp not pushed")
 	}
 }

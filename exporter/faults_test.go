@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,32 +16,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/syndtr/goleveldb/leveldb"
-	"github.com/syndtr/goleveldb/leveldb/opt"
-	"github.com/syndtr/goleveldb/leveldb/util"
 
 	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
-
-// dbKeys lists the keys under prefix (prefix stripped) of a copy of db,
-// read with goleveldb directly: the reference the exporter is held to.
-func dbKeys(t *testing.T, db, prefix string) []string {
-	t.Helper()
-	l, err := leveldb.OpenFile(testutil.CopyDir(t, db), &opt.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	var keys []string
-	it := l.NewIterator(util.BytesPrefix([]byte(prefix)), nil)
-	for it.Next() {
-		keys = append(keys, string(it.Key()[len(prefix):]))
-	}
-	it.Release()
-	if err := it.Error(); err != nil {
-		t.Fatal(err)
-	}
-	return keys
-}
 
 var rangeRE = regexp.MustCompile(`hides the records (?:after ("(?:[^"\\]|\\.)*")|from the first one)(?: and before ("(?:[^"\\]|\\.)*")| to the last one)`)
 
@@ -68,32 +44,6 @@ func hiddenBy(t *testing.T, detail string, all []string) map[string]bool {
 		}
 	}
 	return hidden
-}
-
-// manyTableDB writes n valid records with goleveldb into many level-1
-// table files (64 KiB each, uncompressed) and returns the app.
-func manyTableDB(t *testing.T, n int) *appDB {
-	t.Helper()
-	a := newAppDB(t)
-	db, err := leveldb.OpenFile(a.path, &opt.Options{CompactionTableSize: 64 << 10, Compression: opt.NoCompression})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := new(leveldb.Batch)
-	for i := 0; i < n; i++ {
-		id := fmt.Sprintf("rec-%05d", i)
-		b.Put([]byte(id), a.record(id, fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("p", 100))))
-	}
-	if err := db.Write(b, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CompactRange(util.Range{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return a
 }
 
 // readFailures returns the report's read failures.
@@ -218,19 +168,14 @@ func TestCheckMissingTable(t *testing.T) {
 func TestCheckTruncatedJournal(t *testing.T) {
 	const n = 400
 	a := newAppDB(t)
-	db, err := leveldb.OpenFile(a.path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < n; i++ { // one journal record per put
-		id := fmt.Sprintf("rec-%05d", i)
-		if err := db.Put([]byte(id), a.record(id, fmt.Sprintf(`{"n":%d}`, i)), nil); err != nil {
-			t.Fatal(err)
+	editLevelDB(t, a.path, func(db *leveldb.DB) {
+		for i := 0; i < n; i++ { // one journal record per put
+			id := fmt.Sprintf("rec-%05d", i)
+			if err := db.Put([]byte(id), a.record(id, fmt.Sprintf(`{"n":%d}`, i)), nil); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	state := t.TempDir()
 	base := []string{"check", "--store.leveldb.path=" + a.path, "--verify.key-file=" + a.keyFile(), "--state.path=" + state, "--log.level=warn"}
 
@@ -354,94 +299,4 @@ func TestServeCorruptedDB(t *testing.T) {
 	}
 	_, body := p.get("/metrics")
 	promtoolCheckMetrics(t, body)
-}
-
-// seedState runs one clean `check` into state and returns the progress
-// file's path; the database is a clean appDB of 50 records.
-func seedState(t *testing.T) (a *appDB, state string, args []string) {
-	t.Helper()
-	a = filledAppDB(t, 50)
-	state = t.TempDir()
-	args = []string{"--store.leveldb.path=" + a.path, "--verify.key-file=" + a.keyFile(), "--state.path=" + state}
-	if code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+t.TempDir(), "--log.level=error")...); code != exitOK {
-		t.Fatalf("seeding check: exit %d\n%s%s", code, stdout, stderr)
-	}
-	return a, state, args
-}
-
-// TestServeDamagedProgressFile: a progress file that is torn, garbage or
-// inconsistent is detected at start: one log line, the file set aside as
-// .damaged, and a fresh pass that completes and counts every record, while
-// the exporter keeps serving (no crash loop).
-func TestServeDamagedProgressFile(t *testing.T) {
-	cases := map[string]func(good []byte) []byte{
-		"garbage": func([]byte) []byte { return []byte("\x00\xff\x13garbage\x00 not json at all") },
-		"torn":    func(good []byte) []byte { return good[:len(good)/2] },
-		"empty":   func([]byte) []byte { return nil },
-		"inconsistent": func([]byte) []byte {
-			return []byte(`{"version":1,"store":"leveldb","current":{"started":"2024-01-01T00:00:00Z","checked":-5}}`)
-		},
-		"foreign": func([]byte) []byte { return []byte(`{"version":99,"store":"postgres"}`) },
-	}
-	for name, damage := range cases {
-		t.Run(name, func(t *testing.T) {
-			_, state, args := seedState(t)
-			progress := filepath.Join(state, "progress-leveldb.json")
-			good, err := os.ReadFile(progress)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(progress, damage(good), 0o640); err != nil {
-				t.Fatal(err)
-			}
-			p := startExporter(t, append(args, "serve", "--scan.pass-duration=1s", "--report.dir="+t.TempDir())...)
-			p.waitFor(10*time.Second, "a fresh pass to complete", func() bool {
-				return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
-			})
-			s := p.scrape()
-			if got := s[`sigil_integrity_last_pass_records{store="leveldb"}`]; got != 50 {
-				t.Errorf("the fresh pass counted %v records, want 50", got)
-			}
-			if got, _ := failureGauges(s); got != 0 {
-				t.Errorf("failures after a damaged progress file: %v", got)
-			}
-			if n := strings.Count(grepLines(p.Out.String(), "level=WARN"), "progress file is damaged; starting a new pass"); n != 1 {
-				t.Errorf("%d log lines about the damaged progress file, want 1:\n%s", n, p.Out.String())
-			}
-			if _, err := os.Stat(progress + ".damaged"); err != nil {
-				t.Errorf("the damaged file was not set aside: %v", err)
-			}
-			p.waitFor(5*time.Second, "a new, valid progress file", func() bool {
-				b, err := os.ReadFile(progress)
-				var v map[string]any
-				return err == nil && json.Unmarshal(b, &v) == nil && v["last"] != nil
-			})
-		})
-	}
-}
-
-// TestDamagedKeyList: the last pass's key list (the missing check's
-// reference) with one flipped byte must not invent a missing record: the
-// damage is detected and said in a log line, and a clean database still
-// checks clean (exit 0).
-func TestDamagedKeyList(t *testing.T) {
-	_, state, args := seedState(t)
-	list := filepath.Join(state, "keys-leveldb.last")
-	b, err := os.ReadFile(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.Index(b, []byte("rec-025"))
-	if i < 0 {
-		t.Fatalf("key list %s does not hold rec-025", list)
-	}
-	testutil.FlipBytes(t, list, int64(i+5), 1) // rec-025 becomes rec-0?5
-	reports := t.TempDir()
-	code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+reports, "--log.level=warn")...)
-	if code != exitOK {
-		t.Errorf("a clean database after a damaged key list: exit %d, want 0 (a damaged key list must not report records missing)\nstdout: %s", code, stdout)
-	}
-	if !strings.Contains(stderr, "key list") {
-		t.Errorf("no log line about the damaged key list:\n%s", stderr)
-	}
 }

@@ -129,3 +129,68 @@ func TestDSNWarnings(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckBadInput: every bad input is one clear line on stderr and exit 2,
+// with no key material in it.
+func TestCheckBadInput(t *testing.T) {
+	dir, db, keys := demoStore(t, 10, true)
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	empty := write("empty.key", "  \n", 0o600)
+	badSchema := write("bad.schema.json", `{"type": 12}`, 0o600)
+	notJSONSchema := write("notjson.schema.json", `{"type": `, 0o600)
+	notDB := filepath.Join(dir, "not-a-db")
+	testutil.Must(t, os.MkdirAll(notDB, 0o755))
+	reports := "--report.dir=" + filepath.Join(dir, "r")
+	state := "--state.path=" + filepath.Join(dir, "state")
+	cases := []struct {
+		name string
+		args []string
+		want string // in the error line
+	}{
+		{"no store", []string{"check", reports}, "no store configured"},
+		{"missing path", []string{"check", "--store.leveldb.path=" + filepath.Join(dir, "nope"), reports}, "nope"},
+		{"not a leveldb", []string{"check", "--store.leveldb.path=" + notDB, reports}, "not-a-db"},
+		{"missing key file", []string{"check", "--store.leveldb.path=" + db, "--verify.key-file=" + filepath.Join(dir, "missing.key"), reports}, "missing.key"},
+		{"empty key file", []string{"check", "--store.leveldb.path=" + db, "--verify.key-file=" + empty, reports}, "is empty"},
+		{"key file is a dir", []string{"check", "--store.leveldb.path=" + db, "--verify.key-file=" + dir, reports}, "is a directory"},
+		{"bad schema", []string{"check", "--store.leveldb.path=" + db, "--verify.schema-file=" + badSchema, reports}, "not a valid JSON Schema"},
+		{"schema not json", []string{"check", "--store.leveldb.path=" + db, "--verify.schema-file=" + notJSONSchema, reports}, "not valid JSON"},
+		{"bad canonical", []string{"check", "--store.leveldb.path=" + db, "--verify.canonical=xml", reports}, "canonical"},
+		{"unknown flag", []string{"check", "--store.leveldb.pth=" + db, reports}, "unknown long flag"},
+		{"bad duration", []string{"check", "--store.leveldb.path=" + db, "--scan.pass-duration=soon", reports}, "pass-duration"},
+		{"bad max failures", []string{"check", "--store.leveldb.path=" + db, "--report.max-failures=0", reports}, "--report.max-failures"},
+		{"bad retain", []string{"check", "--store.leveldb.path=" + db, "--report.retain=0", reports}, "--report.retain"},
+		{"bad shard", []string{"check", "--store.leveldb.path=" + db, "--scan.shard=3/3", reports}, `invalid --scan.shard "3/3"`},
+		{"bad window", []string{"serve", "--store.leveldb.path=" + db, "--scan.window=25:00-03:00", reports}, `invalid --scan.window "25:00-03:00": hour must be 00-23`},
+		{"bad dsn", []string{"check", "--store.postgres.dsn=postgres://u:hunter2secret@/db?sslmode=bogus", reports}, "postgres"},
+		{"unreachable postgres", []string{"check", "--store.postgres.dsn=postgres://u:hunter2secret@127.0.0.1:1/db?connect_timeout=2", reports}, "postgres"},
+		{"report dir is a file", []string{"check", "--store.leveldb.path=" + db, "--report.dir=" + keys[0]}, "report"},
+	}
+	secrets := []string{"hunter2secret", "demo-current-key", "demo-previous-key"}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, append(c.args, state, "--log.level=error")...)
+			if code != exitError {
+				t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", code, stdout, stderr)
+			}
+			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+			if len(lines) != 1 {
+				t.Errorf("stderr is %d lines, want one:\n%s", len(lines), stderr)
+			}
+			if !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr %q does not mention %q", stderr, c.want)
+			}
+			for _, s := range secrets {
+				if strings.Contains(stdout+stderr, s) {
+					t.Errorf("output leaks a secret %q: %s", s, stderr)
+				}
+			}
+		})
+	}
+}

@@ -92,3 +92,25 @@ func readReport(t *testing.T, path string) reportJSON {
 	t.Helper()
 	return testutil.ReadJSON[reportJSON](t, path)
 }
+
+// envOr is the environment variable name, or def when it is unset or empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// demoStore writes the demo's LevelDB of n records (with the demo's
+// planted failures when planted) into a temporary directory and returns
+// the directory, the database in it and the two key files.
+func demoStore(t *testing.T, n int, planted bool) (dir, db string, keys []string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = filepath.Join(dir, "db")
+	keys, err := writeDemoDB(db, dir, n, planted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, db, keys
+}

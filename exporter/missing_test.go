@@ -2,13 +2,11 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -124,6 +122,49 @@ func checkMissingMetrics(t *testing.T, s map[string]float64, storeName string, n
 	}
 }
 
+// checkDeletedMissing checks the report and stdout of the pass after the
+// app deleted records (keys without prefix) from a store whose planted
+// failures are base: the deleted are named missing, each under its key,
+// beside the planted failures, and total records were checked.
+func checkDeletedMissing(t *testing.T, rep reportJSON, stdout, prefix string, base []testutil.Failure, deleted []string, total int) {
+	t.Helper()
+	if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
+		t.Errorf("missing ids (-want +got):\n%s", d)
+	}
+	for _, f := range rep.Failures {
+		if f.Reason == "missing" && f.Key != prefix+f.ID {
+			t.Errorf("missing %s has key %q, want %q", f.ID, f.Key, prefix+f.ID)
+		}
+	}
+	wantFail := append([]testutil.Failure(nil), base...)
+	for _, k := range deleted {
+		wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
+	}
+	if d := cmp.Diff(wantSet(prefix, wantFail), failureSet(rep)); d != "" {
+		t.Errorf("failures (-want +got):\n%s", d)
+	}
+	if rep.Checked != int64(total) || rep.FailuresByCheck["missing"] != int64(len(deleted)) {
+		t.Errorf("checked %d, missing %d; want %d and %d", rep.Checked, rep.FailuresByCheck["missing"], total, len(deleted))
+	}
+	wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", total, len(wantFail))
+	if !strings.HasPrefix(stdout, wantLine) || !strings.Contains(stdout, fmt.Sprintf("  missing: %d\n", len(deleted))) {
+		t.Errorf("stdout:\n%s\nwant it to start %q and count missing", stdout, wantLine)
+	}
+}
+
+// pushingCheck is a `check` of one store, selected by storeFlags(target),
+// that pushes to gw and writes its report into a new directory each run,
+// left in *reports.
+func pushingCheck(gw *pushgateway, reports *string, keys []string, storeFlags func(target string) []string) func(t *testing.T, target, state string) (int, string, string) {
+	return func(t *testing.T, target, state string) (int, string, string) {
+		t.Helper()
+		*reports = t.TempDir()
+		args := append([]string{"check"}, storeFlags(target)...)
+		args = append(args, "--report.dir="+*reports, "--state.path="+state, "--push.gateway-url="+gw.srv.URL, "--log.level=error")
+		return runCLI(t, append(args, keyFlags(keys)...)...)
+	}
+}
+
 // TestMissingLevelDB: records the app deletes between two passes are named
 // as missing in the next pass (and only there); a record the app added is
 // not; the same state pointed at another database reports nothing missing.
@@ -135,13 +176,9 @@ func TestMissingLevelDB(t *testing.T) {
 	state := t.TempDir()
 	var reports string // a new one for each run: one report per store in it
 	gw := newPushgateway(t)
-	check := func(t *testing.T, db, state string) (int, string, string) {
-		t.Helper()
-		reports = t.TempDir()
-		args := append([]string{"check", "--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix, "--report.dir=" + reports,
-			"--state.path=" + state, "--push.gateway-url=" + gw.srv.URL, "--log.level=error"}, keyFlags(m.Keys)...)
-		return runCLI(t, args...)
-	}
+	check := pushingCheck(gw, &reports, m.Keys, func(db string) []string {
+		return []string{"--store.leveldb.path=" + db, "--store.leveldb.prefix=" + m.Prefix}
+	})
 
 	if code, stdout, stderr := check(t, db, state); code != exitFailures {
 		t.Fatalf("first pass: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
@@ -178,29 +215,7 @@ func TestMissingLevelDB(t *testing.T) {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 		}
 		rep := reportFor(t, reports, "leveldb")
-		if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
-			t.Errorf("missing ids (-want +got):\n%s", d)
-		}
-		for _, f := range rep.Failures {
-			if f.Reason == "missing" && f.Key != m.Prefix+f.ID {
-				t.Errorf("missing %s has key %q, want %q", f.ID, f.Key, m.Prefix+f.ID)
-			}
-		}
-		wantFail := append([]testutil.Failure(nil), m.Failures...)
-		for _, k := range deleted {
-			wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
-		}
-		if d := cmp.Diff(wantSet(m.Prefix, wantFail), failureSet(rep)); d != "" {
-			t.Errorf("failures (-want +got):\n%s", d)
-		}
-		total := m.TotalRecords - len(deleted) + 1
-		if rep.Checked != int64(total) || rep.FailuresByCheck["missing"] != int64(len(deleted)) {
-			t.Errorf("checked %d, missing %d; want %d and %d", rep.Checked, rep.FailuresByCheck["missing"], total, len(deleted))
-		}
-		wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", total, len(wantFail))
-		if !strings.HasPrefix(stdout, wantLine) || !strings.Contains(stdout, fmt.Sprintf("  missing: %d\n", len(deleted))) {
-			t.Errorf("stdout:\n%s\nwant it to start %q and count missing", stdout, wantLine)
-		}
+		checkDeletedMissing(t, rep, stdout, m.Prefix, m.Failures, deleted, m.Total-len(deleted)+1)
 		checkMissingMetrics(t, gw.metrics(), "leveldb", len(deleted))
 	})
 	t.Run("still missing until restored", func(t *testing.T) {
@@ -271,7 +286,7 @@ func TestMissingLevelDB(t *testing.T) {
 			}
 		})
 		code, stdout, stderr := check(t, other, otherState)
-		checkOtherDatabase(t, reports, "leveldb", m.TotalRecords-len(deleted), code, stdout, stderr)
+		checkOtherDatabase(t, reports, "leveldb", m.Total-len(deleted), code, stdout, stderr)
 	})
 }
 
@@ -293,37 +308,6 @@ func checkOtherDatabase(t *testing.T, reports, storeName string, wantChecked, co
 	}
 }
 
-// editLevelDB opens a LevelDB read-write as the app would and runs fn on it.
-func editLevelDB(t *testing.T, path string, fn func(*leveldb.DB)) {
-	t.Helper()
-	ldb, err := leveldb.OpenFile(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn(ldb)
-	if err := ldb.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// putCopy stores a copy of a valid record under a new id. The checksum and
-// signature cover only `data`, so the copy is valid as it stands.
-func putCopy(t *testing.T, ldb *leveldb.DB, prefix, from, to string) {
-	t.Helper()
-	v, err := ldb.Get([]byte(prefix+from), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := fmt.Sprintf(`{"id":%q,`, from)
-	if !bytes.HasPrefix(v, []byte(old)) {
-		t.Fatalf("record %s does not start with %s: %.80s", from, old, v)
-	}
-	nv := append([]byte(fmt.Sprintf(`{"id":%q,`, to)), v[len(old):]...)
-	if err := ldb.Put([]byte(prefix+to), nv, nil); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestMissingPostgres: rows the app deletes between two `check` passes are
 // named as missing; a row it inserted is not; the state pointed at another
 // database reports nothing missing; serve, restarted on the same state,
@@ -336,13 +320,9 @@ func TestMissingPostgres(t *testing.T) {
 	state := t.TempDir()
 	var reports string // a new one for each run: one report per store in it
 	gw := newPushgateway(t)
-	check := func(t *testing.T, database, state string) (int, string, string) {
-		t.Helper()
-		reports = t.TempDir()
-		args := append([]string{"check", "--store.postgres.dsn=" + c.ReaderDSN(database), "--store.postgres.page-size=5", "--report.dir=" + reports,
-			"--state.path=" + state, "--push.gateway-url=" + gw.srv.URL, "--log.level=error"}, keyFlags(pm.Keys)...)
-		return runCLI(t, args...)
-	}
+	check := pushingCheck(gw, &reports, pm.Keys, func(database string) []string {
+		return []string{"--store.postgres.dsn=" + c.ReaderDSN(database), "--store.postgres.page-size=5"}
+	})
 	if code, stdout, stderr := check(t, pgTestDB, state); code != exitFailures {
 		t.Fatalf("first pass: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
@@ -364,21 +344,7 @@ func TestMissingPostgres(t *testing.T) {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 		}
 		rep := reportFor(t, reports, "postgres")
-		if d := cmp.Diff(deleted, missingIDs(rep)); d != "" {
-			t.Errorf("missing ids (-want +got):\n%s", d)
-		}
-		wantFail := append([]testutil.Failure(nil), tm.Failures...)
-		for _, k := range deleted {
-			wantFail = append(wantFail, testutil.Failure{Key: k, ID: k, Check: "missing"})
-		}
-		if d := cmp.Diff(wantSet("", wantFail), failureSet(rep)); d != "" {
-			t.Errorf("failures (-want +got):\n%s", d)
-		}
-		total := tm.Total - len(deleted) + 1
-		wantLine := fmt.Sprintf("Checked %d sigils. %d failures.\n", total, len(wantFail))
-		if rep.Checked != int64(total) || !strings.HasPrefix(stdout, wantLine) {
-			t.Errorf("checked %d, stdout starts %q; want %d and %q", rep.Checked, firstLine(stdout), total, wantLine)
-		}
+		checkDeletedMissing(t, rep, stdout, "", tm.Failures, deleted, tm.Total-len(deleted)+1)
 		checkMissingMetrics(t, gw.metrics(), "postgres", len(deleted))
 	})
 	t.Run("serve restarted on the same state", func(t *testing.T) {
@@ -423,20 +389,8 @@ type evidenceJSON struct {
 
 func readEvidence(t *testing.T, dir, storeName string) evidenceJSON {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "integrity-report-"+storeName+"-*.json"))
-	if len(files) != 1 {
-		t.Fatalf("%d reports of %s in %s, want 1", len(files), storeName, dir)
-	}
-	b, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r evidenceJSON
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &r.reportJSON); err != nil {
-		t.Fatal(err)
-	}
+	file := storeReport(t, dir, storeName)
+	r := testutil.ReadJSON[evidenceJSON](t, file)
+	r.reportJSON = readReport(t, file) // the embedded fields its own Failures shadows
 	return r
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -127,4 +129,94 @@ func TestServeDiskFull(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+}
+
+// seedState runs one clean `check` into state and returns the progress
+// file's path; the database is a clean appDB of 50 records.
+func seedState(t *testing.T) (a *appDB, state string, args []string) {
+	t.Helper()
+	a = filledAppDB(t, 50)
+	state = t.TempDir()
+	args = []string{"--store.leveldb.path=" + a.path, "--verify.key-file=" + a.keyFile(), "--state.path=" + state}
+	if code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+t.TempDir(), "--log.level=error")...); code != exitOK {
+		t.Fatalf("seeding check: exit %d\n%s%s", code, stdout, stderr)
+	}
+	return a, state, args
+}
+
+// TestServeDamagedProgressFile: a progress file that is torn, garbage or
+// inconsistent is detected at start: one log line, the file set aside as
+// .damaged, and a fresh pass that completes and counts every record, while
+// the exporter keeps serving (no crash loop).
+func TestServeDamagedProgressFile(t *testing.T) {
+	cases := map[string]func(good []byte) []byte{
+		"garbage": func([]byte) []byte { return []byte("\x00\xff\x13garbage\x00 not json at all") },
+		"torn":    func(good []byte) []byte { return good[:len(good)/2] },
+		"empty":   func([]byte) []byte { return nil },
+		"inconsistent": func([]byte) []byte {
+			return []byte(`{"version":1,"store":"leveldb","current":{"started":"2024-01-01T00:00:00Z","checked":-5}}`)
+		},
+		"foreign": func([]byte) []byte { return []byte(`{"version":99,"store":"postgres"}`) },
+	}
+	for name, damage := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, state, args := seedState(t)
+			progress := filepath.Join(state, "progress-leveldb.json")
+			good, err := os.ReadFile(progress)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(progress, damage(good), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			p := startExporter(t, append(args, "serve", "--scan.pass-duration=1s", "--report.dir="+t.TempDir())...)
+			p.waitFor(10*time.Second, "a fresh pass to complete", func() bool {
+				return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
+			})
+			s := p.scrape()
+			if got := s[`sigil_integrity_last_pass_records{store="leveldb"}`]; got != 50 {
+				t.Errorf("the fresh pass counted %v records, want 50", got)
+			}
+			if got, _ := failureGauges(s); got != 0 {
+				t.Errorf("failures after a damaged progress file: %v", got)
+			}
+			if n := strings.Count(grepLines(p.Out.String(), "level=WARN"), "progress file is damaged; starting a new pass"); n != 1 {
+				t.Errorf("%d log lines about the damaged progress file, want 1:\n%s", n, p.Out.String())
+			}
+			if _, err := os.Stat(progress + ".damaged"); err != nil {
+				t.Errorf("the damaged file was not set aside: %v", err)
+			}
+			p.waitFor(5*time.Second, "a new, valid progress file", func() bool {
+				b, err := os.ReadFile(progress)
+				var v map[string]any
+				return err == nil && json.Unmarshal(b, &v) == nil && v["last"] != nil
+			})
+		})
+	}
+}
+
+// TestDamagedKeyList: the last pass's key list (the missing check's
+// reference) with one flipped byte must not invent a missing record: the
+// damage is detected and said in a log line, and a clean database still
+// checks clean (exit 0).
+func TestDamagedKeyList(t *testing.T) {
+	_, state, args := seedState(t)
+	list := filepath.Join(state, "keys-leveldb.last")
+	b, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte("rec-025"))
+	if i < 0 {
+		t.Fatalf("key list %s does not hold rec-025", list)
+	}
+	testutil.FlipBytes(t, list, int64(i+5), 1) // rec-025 becomes rec-0?5
+	reports := t.TempDir()
+	code, stdout, stderr := runCLI(t, append(args, "check", "--report.dir="+reports, "--log.level=warn")...)
+	if code != exitOK {
+		t.Errorf("a clean database after a damaged key list: exit %d, want 0 (a damaged key list must not report records missing)\nstdout: %s", code, stdout)
+	}
+	if !strings.Contains(stderr, "key list") {
+		t.Errorf("no log line about the damaged key list:\n%s", stderr)
+	}
 }

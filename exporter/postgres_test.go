@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -70,19 +69,17 @@ func wantSet(prefix string, ws []testutil.Failure) []string {
 // its own report directory).
 func reportFor(t *testing.T, dir, storeName string) reportJSON {
 	t.Helper()
+	return readReport(t, storeReport(t, dir, storeName))
+}
+
+// storeReport is the path of the one report of a store in dir.
+func storeReport(t *testing.T, dir, storeName string) string {
+	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "integrity-report-"+storeName+"-*.json"))
 	if len(files) != 1 {
 		t.Fatalf("%d %s reports in %s, want 1", len(files), storeName, dir)
 	}
-	b, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r reportJSON
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("%s: %v", files[0], err)
-	}
-	return r
+	return files[0]
 }
 
 // checkPlanted compares a report with a table's planted failures exactly
@@ -354,7 +351,7 @@ func TestServePostgresDuplicateAcrossChunks(t *testing.T) {
 	p.waitFor(20*time.Second, "a pass", func() bool {
 		return p.scrape()[pgSeries("sigil_integrity_passes_completed_total")] >= 1
 	})
-	checkLastPass(t, p.scrape(), testutil.PostgresTable{Total: 4, Failures: []testutil.Failure{{Key: "dup-1", ID: "dup-1", Check: "duplicate"}}})
+	checkLastPass(t, p.scrape(), testutil.PostgresTable{Planted: testutil.Planted{Total: 4, Failures: []testutil.Failure{{Key: "dup-1", ID: "dup-1", Check: "duplicate"}}}})
 }
 
 // TestServeRunNowDuringPacedSleep: /-/run-now lifts the pacing of the pass

@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sigil/sigil-integrity-exporter/collector"
+	"github.com/sigil/sigil-integrity-exporter/collector/metrics"
 )
 
 // pushMetrics pushes each store's metrics (and the cross-store
@@ -37,7 +38,7 @@ func pushMetrics(ctx context.Context, cfg *config, sources []collector.StatusSou
 	for _, src := range sources {
 		store := src.Status().Store
 		reg := prometheus.NewRegistry()
-		if err := reg.Register(collector.NewMetrics(src)); err != nil {
+		if err := reg.Register(metrics.New(src)); err != nil {
 			return err
 		}
 		p := push.New(cfg.pushGatewayURL, cfg.pushJob).Gatherer(withoutLabel(reg, "store")).

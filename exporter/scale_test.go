@@ -22,10 +22,7 @@ import (
 //
 // SIGIL_SCALE_BIG overrides the large count (e.g. 2000000 on a small disk).
 func TestScale(t *testing.T) {
-	dir := os.Getenv("SIGIL_SCALE_DIR")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "sigil-scale")
-	}
+	dir := envOr("SIGIL_SCALE_DIR", filepath.Join(os.TempDir(), "sigil-scale"))
 	big := 10_000_000
 	if s := os.Getenv("SIGIL_SCALE_BIG"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -15,7 +15,7 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
-	"github.com/sigil/sigil-integrity-exporter/collector"
+	"github.com/sigil/sigil-integrity-exporter/collector/metrics"
 	"github.com/sigil/sigil-integrity-exporter/collector/pace"
 )
 
@@ -58,7 +58,7 @@ const readTimeout = 10 * time.Second
 func serveFleet(ctx context.Context, cfg *config, f *fleet, webFlags *web.FlagConfig, logger *slog.Logger, stderr io.Writer, started func()) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		collector.NewMetrics(f.sources()...),
+		metrics.New(f.sources()...),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector("sigil_integrity_exporter"),

@@ -59,8 +59,8 @@ func TestServePacedPass(t *testing.T) {
 	if got := s[`sigil_integrity_last_status{store="leveldb"}`]; got != 0 {
 		t.Errorf("last_status = %v, want 0", got)
 	}
-	if got := s[`sigil_integrity_last_pass_records{store="leveldb"}`]; got != float64(m.TotalRecords) {
-		t.Errorf("last_pass_records = %v, want %d", got, m.TotalRecords)
+	if got := s[`sigil_integrity_last_pass_records{store="leveldb"}`]; got != float64(m.Total) {
+		t.Errorf("last_pass_records = %v, want %d", got, m.Total)
 	}
 	want := countByCheck(m.Failures)
 	for _, c := range []string{"read", "decode", "fields", "key", "duplicate", "checksum", "signature", "schema", "missing"} {
@@ -112,7 +112,7 @@ func TestServeResumeAfterKill(t *testing.T) {
 		s := p.scrape()
 		start = s[`sigil_integrity_pass_start_timestamp_seconds{store="leveldb"}`]
 		deadline = s[`sigil_integrity_pass_deadline_timestamp_seconds{store="leveldb"}`]
-		return s[`sigil_integrity_current_pass_records{store="leveldb"}`] > float64(m.TotalRecords)/3
+		return s[`sigil_integrity_current_pass_records{store="leveldb"}`] > float64(m.Total)/3
 	})
 	time.Sleep(time.Second) // let a checkpoint land
 	p.stop(syscall.SIGKILL)
@@ -132,8 +132,8 @@ func TestServeResumeAfterKill(t *testing.T) {
 		return q.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
 	})
 	s = q.scrape()
-	if got := s[`sigil_integrity_last_pass_records{store="leveldb"}`]; got != float64(m.TotalRecords) {
-		t.Errorf("resumed pass counted %v records, want each of the %d once", got, m.TotalRecords)
+	if got := s[`sigil_integrity_last_pass_records{store="leveldb"}`]; got != float64(m.Total) {
+		t.Errorf("resumed pass counted %v records, want each of the %d once", got, m.Total)
 	}
 	var failed float64
 	for k, v := range s {

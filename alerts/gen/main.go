@@ -8,6 +8,9 @@
 // or keep your settings in a file of your own and write your copies:
 //
 //	go run ./alerts/gen -override my-settings.libsonnet -root /path/to/out
+//
+// It owns writing those files only; it imports alerts/mixin and nothing
+// else of this module.
 package main
 
 import (

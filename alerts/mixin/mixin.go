@@ -4,6 +4,9 @@
 // PrometheusRule and the Grafana dashboard. `go run ./alerts/gen` writes
 // them; a test in alerts/ checks the committed ones are byte for byte what
 // it returns.
+//
+// It owns the evaluation of the mixin only: it imports go-jsonnet, a YAML
+// encoder and the standard library, nothing of this module.
 package mixin
 
 import (

@@ -129,7 +129,7 @@ func New(cfg Config) (*Pacer, error) {
 		p.now = time.Now
 	}
 	if p.sleep == nil {
-		p.sleep = sleepCtx
+		p.sleep = Sleep
 	}
 	p.lim = rate.NewLimiter(rate.Inf, 1)
 	p.Start(p.now(), time.Time{}, 0, 0)

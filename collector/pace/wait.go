@@ -85,8 +85,9 @@ func (p *Pacer) observe(perRecord float64) {
 	p.perRecord = 0.8*p.perRecord + 0.2*perRecord
 }
 
-// sleepCtx sleeps for d or until ctx is cancelled.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep sleeps for d or until ctx is cancelled, whose error it returns
+// then (the default Config.Sleep; the runner's tranquility pause uses it too).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,8 +10,7 @@ import (
 	"testing"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
-	"github.com/sigil/sigil-integrity-exporter/store"
-	"github.com/sigil/sigil-integrity-exporter/store/leveldb"
+	"github.com/sigil/sigil-integrity-exporter/store/leveldb/leveldbtest"
 )
 
 // The benchmarks measure the per-record cost of verification on records
@@ -25,39 +23,10 @@ import (
 // docs/PERFORMANCE.md has the figures and the end-to-end run.
 
 const (
-	benchDB     = "../../testdata/leveldb/sigils-db"
 	benchSchema = "../../deploy/schema/sigil-record.schema.json"
 )
 
 var benchKeyFiles = []string{"../../testdata/keys/current.key", "../../testdata/keys/previous.key"}
-
-// nodeRecords reads the app's ordinary records (sigil-NNNNNNN, about 1 KiB
-// each) out of the committed Node-written database, in key order.
-func nodeRecords(tb testing.TB) []store.Record {
-	tb.Helper()
-	s, err := leveldb.Open(benchDB, leveldb.Options{Prefix: []byte("!sigils!")})
-	if err != nil {
-		tb.Fatalf("open the committed Node database: %v", err)
-	}
-	defer s.Close()
-	var recs []store.Record
-	err = s.Scan(context.Background(), nil, func(r store.Record) error {
-		if r.Err != nil {
-			return r.Err
-		}
-		if bytes.HasPrefix(r.Key, []byte("sigil-")) {
-			recs = append(recs, store.Record{Key: bytes.Clone(r.Key), Value: bytes.Clone(r.Value)})
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatalf("scan the committed Node database: %v", err)
-	}
-	if len(recs) < 20 {
-		tb.Fatalf("the committed Node database holds %d ordinary records, want at least 20", len(recs))
-	}
-	return recs
-}
 
 func benchKeys(tb testing.TB) []SigningKey {
 	tb.Helper()
@@ -115,7 +84,7 @@ func resign(tb testing.TB, value []byte, mode canonical.Mode, k SigningKey) []by
 // rotation does. TestBenchRecords checks that Node's own previous-key
 // records verify the same way.
 func BenchmarkVerify(b *testing.B) {
-	rec0 := nodeRecords(b)[0]
+	rec0 := leveldbtest.NodeRecords(b)[0]
 	keys := benchKeys(b)
 	keyOf := map[string]SigningKey{"current": keys[0], "previous": keys[1]}
 	wantIdx := map[string]int{"current": 0, "previous": 1}
@@ -150,7 +119,7 @@ func BenchmarkVerify(b *testing.B) {
 // run: the Node records verify in js and raw mode as stored, in jcs mode once
 // re-signed, and the schema accepts them.
 func TestBenchRecords(t *testing.T) {
-	recs := nodeRecords(t)
+	recs := leveldbtest.NodeRecords(t)
 	keys := benchKeys(t)
 	for _, mode := range []canonical.Mode{canonical.JS, canonical.Raw, canonical.JCS} {
 		v := newBenchVerifier(t, mode, true)

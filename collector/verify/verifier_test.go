@@ -6,7 +6,6 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,24 +17,31 @@ import (
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
 
+// nodeVectors is testdata/canonical/vectors.json, written by
+// testdata/node/gen-vectors.js: canonical forms, digests and HMACs as Node
+// computes them, and whole records with Node's verdict.
+type nodeVectors struct {
+	HMACKey string `json:"hmac_key"`
+	Vectors []struct {
+		Name, Stored, JS string
+		JSSHA256         string `json:"js_sha256"`
+		JSHMAC           string `json:"js_hmac_sha256"`
+	} `json:"vectors"`
+	Records []struct {
+		Name, Key, Stored, Verdict string
+		IDText                     *string `json:"id_text"`
+	} `json:"records"`
+}
+
+func readNodeVectors(tb testing.TB) nodeVectors {
+	tb.Helper()
+	return testutil.ReadJSON[nodeVectors](tb, testutil.Path(tb, "testdata", "canonical", "vectors.json"))
+}
+
 // TestVerifyNodeVectors: every Node vector whose stored text is a record
 // with data verifies, with the checksum and HMAC Node computed.
 func TestVerifyNodeVectors(t *testing.T) {
-	b, err := os.ReadFile("../../testdata/canonical/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		HMACKey string `json:"hmac_key"`
-		Vectors []struct {
-			Name, Stored, JS string
-			JSSHA256         string `json:"js_sha256"`
-			JSHMAC           string `json:"js_hmac_sha256"`
-		} `json:"vectors"`
-	}
-	if err := json.Unmarshal(b, &file); err != nil {
-		t.Fatal(err)
-	}
+	file := readNodeVectors(t)
 	v := mustVerifier(t, VerifierConfig{Canonical: canonical.JS, RequiredFields: []string{"id"}, Keys: []SigningKey{{file: "k", material: []byte(file.HMACKey)}}})
 	s := v.NewScratch()
 	n := 0
@@ -70,20 +76,7 @@ func TestVerifyNodeVectors(t *testing.T) {
 // falsy ids, ...) get Node's verdict, and a failing record's id is reported
 // as the text String(rec.id) gives.
 func TestVerifyNodeRecords(t *testing.T) {
-	b, err := os.ReadFile("../../testdata/canonical/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		HMACKey string `json:"hmac_key"`
-		Records []struct {
-			Name, Key, Stored, Verdict string
-			IDText                     *string `json:"id_text"`
-		} `json:"records"`
-	}
-	if err := json.Unmarshal(b, &file); err != nil {
-		t.Fatal(err)
-	}
+	file := readNodeVectors(t)
 	if len(file.Records) < 20 {
 		t.Fatalf("only %d record vectors", len(file.Records))
 	}

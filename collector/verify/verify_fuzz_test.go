@@ -212,18 +212,7 @@ func (fv *fuzzVerifiers) checkPassed(t *testing.T, value []byte, out Outcome) {
 // from a copy.
 func fuzzSeeds(tb testing.TB) [][2][]byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "canonical", "vectors.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var vf struct {
-		Vectors []struct {
-			Stored string `json:"stored"`
-		} `json:"vectors"`
-	}
-	if err := json.Unmarshal(b, &vf); err != nil {
-		tb.Fatal(err)
-	}
+	vf := readNodeVectors(tb)
 	var seeds [][2][]byte
 	for _, v := range vf.Vectors {
 		seeds = append(seeds, [2][]byte{[]byte("v"), []byte(v.Stored)}, [2][]byte{[]byte("other"), []byte(v.Stored)})

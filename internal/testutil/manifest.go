@@ -17,13 +17,20 @@ type Failure struct {
 // LevelDBManifest is the expected.json that testdata/node/make-leveldb.js
 // writes beside a database (testdata/leveldb/expected.json).
 type LevelDBManifest struct {
-	Prefix         string    `json:"prefix"`
-	TotalRecords   int       `json:"total_records"`
-	Failures       []Failure `json:"failures"`
+	Prefix string `json:"prefix"`
+	Planted
 	SchemaFailures []Failure `json:"schema_failures"`
-	EdgeCases      []string  `json:"edge_cases"`
 	Keys           []string  `json:"keys"`
 	OutsidePrefix  int       `json:"outside_prefix"`
+}
+
+// Planted is what every generator's manifest says of a store or table:
+// how many records it holds, the failures planted in it (in scan order)
+// and the ids of the valid edge cases that must pass.
+type Planted struct {
+	Total     int       `json:"total_records"`
+	Failures  []Failure `json:"failures"`
+	EdgeCases []string  `json:"edge_cases"`
 }
 
 // PostgresManifest is testdata/postgres/expected.json, written by
@@ -35,11 +42,9 @@ type PostgresManifest struct {
 
 // PostgresTable is one table of a PostgresManifest.
 type PostgresTable struct {
-	RecordColumn string        `json:"record_column"`
-	Total        int           `json:"total_records"`
-	Failures     []Failure     `json:"failures"`
-	EdgeCases    []string      `json:"edge_cases"`
-	Rows         []PostgresRow `json:"rows"`
+	RecordColumn string `json:"record_column"`
+	Planted
+	Rows []PostgresRow `json:"rows"`
 }
 
 // PostgresRow is one row of a table as the generator wrote it: its key and

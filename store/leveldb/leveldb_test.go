@@ -31,8 +31,8 @@ func scanCommittedNodeDB(t *testing.T, dir, manifest string) {
 	for _, chunk := range []int{1, 7, 1024} {
 		s := mustOpen(t, testutil.CopyDir(t, dir), Options{Prefix: []byte(m.Prefix), ChunkSize: chunk})
 		recs := scanAll(t, s, nil)
-		if len(recs) != m.TotalRecords {
-			t.Fatalf("chunk %d: scanned %d records, manifest says %d", chunk, len(recs), m.TotalRecords)
+		if len(recs) != m.Total {
+			t.Fatalf("chunk %d: scanned %d records, manifest says %d", chunk, len(recs), m.Total)
 		}
 		seen := map[string]bool{}
 		for i, r := range recs {
@@ -67,7 +67,7 @@ func scanWholeDBAndCursor(t *testing.T, dir, manifest string) {
 	m := testutil.ReadJSON[testutil.LevelDBManifest](t, manifest)
 	s := mustOpen(t, testutil.CopyDir(t, dir), Options{ChunkSize: 5})
 	all := scanAll(t, s, nil)
-	if want := m.TotalRecords + m.OutsidePrefix; len(all) != want {
+	if want := m.Total + m.OutsidePrefix; len(all) != want {
 		t.Fatalf("empty prefix: scanned %d keys, want %d (records + keys outside the prefix)", len(all), want)
 	}
 	// Resuming after any key yields exactly the keys after it.
@@ -215,8 +215,8 @@ func TestEstimateCount(t *testing.T) {
 	m := committedManifest(t)
 	s := mustOpen(t, testutil.CopyDir(t, committedDB), Options{Prefix: []byte(m.Prefix)})
 	n, err := s.EstimateCount(context.Background())
-	if err != nil || n != int64(m.TotalRecords) {
-		t.Fatalf("EstimateCount on %d records = %d, %v; want exact", m.TotalRecords, n, err)
+	if err != nil || n != int64(m.Total) {
+		t.Fatalf("EstimateCount on %d records = %d, %v; want exact", m.Total, n, err)
 	}
 	const big = 20000
 	dir := writeGoleveldb(t, big, 1000, nil, true)

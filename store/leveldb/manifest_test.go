@@ -156,8 +156,8 @@ func TestJournalsReplayedAsNodeDoes(t *testing.T) {
 		}
 		got[string(r.Key)] = string(r.Value)
 	}
-	if len(recs) != m.TotalRecords-1 {
-		t.Errorf("%d records, want %d (two deleted, one added)", len(recs), m.TotalRecords-1)
+	if len(recs) != m.Total-1 {
+		t.Errorf("%d records, want %d (two deleted, one added)", len(recs), m.Total-1)
 	}
 	for k, want := range map[string]string{"zz-added": "{}", "sigil-0000298": "rewritten"} {
 		if got[k] != want {

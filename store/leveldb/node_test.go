@@ -18,8 +18,8 @@ func nodeGeneratedDB(t *testing.T, extra ...string) {
 	dir, m := testutil.NodeLevelDB(t, 1500, extra...)
 	s := mustOpen(t, dir, Options{Prefix: []byte(m.Prefix), ChunkSize: 256})
 	recs := scanAll(t, s, nil)
-	if len(recs) != m.TotalRecords || m.TotalRecords < 1500 {
-		t.Fatalf("scanned %d records under %q, manifest says %d", len(recs), m.Prefix, m.TotalRecords)
+	if len(recs) != m.Total || m.Total < 1500 {
+		t.Fatalf("scanned %d records under %q, manifest says %d", len(recs), m.Prefix, m.Total)
 	}
 	for _, r := range recs {
 		if r.Err != nil {
@@ -27,10 +27,10 @@ func nodeGeneratedDB(t *testing.T, extra ...string) {
 		}
 	}
 	whole := mustOpen(t, dir, Options{})
-	if n := len(scanAll(t, whole, nil)); n != m.TotalRecords+m.OutsidePrefix {
-		t.Fatalf("whole database: %d keys, want %d records + %d outside the prefix", n, m.TotalRecords, m.OutsidePrefix)
+	if n := len(scanAll(t, whole, nil)); n != m.Total+m.OutsidePrefix {
+		t.Fatalf("whole database: %d keys, want %d records + %d outside the prefix", n, m.Total, m.OutsidePrefix)
 	}
-	if est, err := s.EstimateCount(context.Background()); err != nil || est < int64(m.TotalRecords)*7/10 || est > int64(m.TotalRecords)*13/10 {
-		t.Fatalf("EstimateCount = %d, %v; want about %d", est, err, m.TotalRecords)
+	if est, err := s.EstimateCount(context.Background()); err != nil || est < int64(m.Total)*7/10 || est > int64(m.Total)*13/10 {
+		t.Fatalf("EstimateCount = %d, %v; want about %d", est, err, m.Total)
 	}
 }

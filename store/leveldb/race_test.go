@@ -1,12 +1,9 @@
 package leveldb
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -34,28 +31,7 @@ func TestReopenRaceUnderLoad(t *testing.T) {
 	node := testutil.Node(t)
 	testutil.Long(t, "an 8 s Node writer beside reopens in a tight loop")
 	dir := filepath.Join(t.TempDir(), "db")
-	cmd := exec.Command(node, "../../testdata/node/live-writer.js", dir, "--seconds", "8", "--write-buffer", "32768")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	lines := make(chan string, 4)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	if l := <-lines; !strings.HasPrefix(l, "ready ") {
-		t.Fatalf("live-writer.js said %q, want ready\n%s", l, stderr.String())
-	}
+	w := startLiveWriter(t, node, dir, "--seconds", "8", "--write-buffer", "32768")
 
 	logs := &testutil.Buffer{}
 	s := mustOpen(t, dir, Options{Prefix: []byte("!sigils!"), Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
@@ -117,19 +93,17 @@ func TestReopenRaceUnderLoad(t *testing.T) {
 	}
 	verified := -1
 	for verified < 0 {
-		l, ok := <-lines
+		l, ok := <-w.lines
 		if !ok {
 			stop()
 			wg.Wait()
-			t.Fatalf("live-writer.js ended early: %s", stderr.String())
+			t.Fatalf("live-writer.js ended early: %s", w.stderr.String())
 		}
 		_, _ = fmt.Sscanf(l, "verified %d", &verified)
 	}
 	stop()
 	wg.Wait()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("live-writer.js: %v\n%s", err, stderr.String())
-	}
+	w.wait(t)
 	retries := strings.Count(logs.String(), "opening again")
 	most := 0
 	for _, m := range regexp.MustCompile(`attempt=(\d+)`).FindAllStringSubmatch(logs.String(), -1) {

@@ -120,7 +120,7 @@ func (s *Store) scanBlocks(ctx context.Context, after []byte, fn func(store.Reco
 			if r.block != cb {
 				cb, cursor = r.block, blockCursor(r.block)
 			}
-			if err := fn(store.Record{Key: []byte(r.key), Value: r.value, Cursor: cursor}); err != nil {
+			if err := fn(store.Record{Key: r.key, Value: r.value, Cursor: cursor}); err != nil {
 				return err
 			}
 		}
@@ -138,9 +138,11 @@ func (s *Store) scanBlocks(ctx context.Context, after []byte, fn func(store.Reco
 func (s *Store) readBlocks(ctx context.Context, from, to int64) ([]row, error) {
 	q, args := s.pageQuery(modeFirst, "", 0, from, to)
 	var page []row
+	var a pageArena
+	var block int64
 	err := s.readPipelined(ctx, "read postgres table "+s.opts.Table, q, args, func(rows pgx.Rows) error {
-		var r row
-		if err := rows.Scan(&r.block, &r.key, &r.value); err != nil {
+		r, err := a.scanRow(rows, &block)
+		if err != nil {
 			return err
 		}
 		page = append(page, r)
@@ -173,16 +175,13 @@ func (s *Store) CountKeys(ctx context.Context, keys [][]byte) (map[string]int64,
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var k string
-			var n int64
-			if err := rows.Scan(&k, &n); err != nil {
-				return err
-			}
+		var k string
+		var n int64
+		_, err = pgx.ForEachRow(rows, []any{&k, &n}, func() error {
 			counts[k] = n
-		}
-		return rows.Err()
+			return nil
+		})
+		return err
 	})
 	return counts, err
 }

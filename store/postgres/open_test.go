@@ -26,6 +26,9 @@ func (e *env) createAppTables() {
 	e.c.ExecIn(testDB, `CREATE TABLE app.rows_c (id text COLLATE "C" PRIMARY KEY, data json)`)
 	e.c.ExecIn(testDB, `CREATE TABLE app.rows_int (id integer PRIMARY KEY, data json)`)
 	e.c.ExecIn(testDB, `CREATE VIEW app.rows_view AS SELECT * FROM app.rows_c`)
+	e.c.ExecIn(testDB, `CREATE TABLE app.docs_bytea (id text PRIMARY KEY, doc bytea)`)
+	e.c.ExecIn(testDB, `INSERT INTO app.docs_bytea SELECT id, convert_to(doc::text, 'UTF8') FROM sigil_docs WHERE doc IS NOT NULL AND id LIKE 'sigil-%'`)
+	e.c.ExecIn(testDB, `INSERT INTO app.docs_bytea VALUES ('z-binary', '\xff00fe'::bytea), ('z-empty', ''::bytea), ('z-null', NULL)`)
 	e.c.ExecIn(testDB, fmt.Sprintf(`GRANT USAGE ON SCHEMA app TO %[1]s; GRANT SELECT ON ALL TABLES IN SCHEMA app TO %[1]s`, pgtest.ReaderRole))
 }
 

@@ -1,12 +1,14 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sigil/sigil-integrity-exporter/store"
 )
@@ -71,9 +73,42 @@ func (s *Store) pageQuery(mode pageMode, last string, limit int, from, to int64)
 func tid(block int64) string { return fmt.Sprintf("(%d,0)", block) }
 
 type row struct {
-	block int64
-	key   string
-	value []byte
+	block      int64
+	key, value []byte // in the page's arena; value nil for SQL NULL
+}
+
+// pageArena holds a page's keys and values in a few large blocks, copied
+// out of pgx's read buffer (pgtype.DriverBytes): no allocation per row.
+// A page's rows are handed on as records, so blocks are never reused.
+type pageArena struct{ buf []byte }
+
+func (a *pageArena) copy(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	if len(a.buf)+len(b) > cap(a.buf) {
+		a.buf = make([]byte, 0, max(256<<10, len(b)))
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[start:len(a.buf):len(a.buf)]
+}
+
+// scanRow reads a row's key and value (after the block number when block
+// is not nil) into the arena.
+func (a *pageArena) scanRow(rows pgx.Rows, block *int64) (row, error) {
+	var k, v pgtype.DriverBytes
+	var err error
+	if block != nil {
+		err = rows.Scan(block, &k, &v)
+	} else {
+		err = rows.Scan(&k, &v)
+	}
+	r := row{key: a.copy(k), value: a.copy(v)}
+	if block != nil {
+		r.block = *block
+	}
+	return r, err
 }
 
 // Scan calls fn for each record strictly after `after` (nil: from the
@@ -149,7 +184,7 @@ func (s *Store) Scan(ctx context.Context, after []byte, fn func(store.Record) er
 			if hashed && !s.hashShare(r.key) {
 				continue
 			}
-			if err := fn(store.Record{Key: []byte(r.key), Value: r.value}); err != nil {
+			if err := fn(store.Record{Key: r.key, Value: r.value}); err != nil {
 				return err
 			}
 		}
@@ -181,18 +216,22 @@ func (s *Store) nextPage(req pageReq, page []row, size int) (rows []row, next pa
 	rows = page
 	if req.mode == modeFrom {
 		skip := 0
-		for skip < len(rows) && skip < req.seen && rows[skip].key == req.last {
+		for skip < len(rows) && skip < req.seen && string(rows[skip].key) == req.last {
 			skip++
 		}
 		rows = rows[skip:]
 	}
 	next = req
+	var lastKey []byte // nil: still next.last
 	for _, r := range rows {
-		if r.key == next.last {
+		if lastKey == nil && string(r.key) == next.last || lastKey != nil && bytes.Equal(r.key, lastKey) {
 			next.seen++
 		} else {
-			next.last, next.seen = r.key, 1
+			lastKey, next.seen = r.key, 1
 		}
+	}
+	if lastKey != nil {
+		next.last = string(lastKey)
 	}
 	if len(page) < req.limit {
 		return rows, next, false, nil
@@ -236,9 +275,10 @@ func (s *Store) fetch(ctx context.Context, read func(context.Context) ([]row, er
 func (s *Store) readPage(ctx context.Context, req pageReq) ([]row, error) {
 	q, args := s.pageQuery(req.mode, req.last, req.limit, 0, 0)
 	var page []row
+	var a pageArena
 	err := s.readPipelined(ctx, "read postgres table "+s.opts.Table, q, args, func(rows pgx.Rows) error {
-		var r row
-		if err := rows.Scan(&r.key, &r.value); err != nil {
+		r, err := a.scanRow(rows, nil)
+		if err != nil {
 			return err
 		}
 		page = append(page, r)

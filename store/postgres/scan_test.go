@@ -181,4 +181,38 @@ func (e *env) testEstimateCount(t *testing.T) {
 	if n, err := s.EstimateCount(ctxT(t)); err != nil || n != want {
 		t.Errorf("EstimateCount after ANALYZE = %d, %v; want %d", n, err, want)
 	}
+	// Analyzed, it is the statistics, not a count: rows added since do not
+	// show (a count(*) at every start would scan a production table whole).
+	e.c.ExecIn(testDB, "INSERT INTO sigil_docs_text SELECT 'estimate-extra-' || g, NULL FROM generate_series(1, 20) g")
+	defer e.c.ExecIn(testDB, "DELETE FROM sigil_docs_text WHERE id LIKE 'estimate-extra-%'")
+	if n, err := s.EstimateCount(ctxT(t)); err != nil || n != want {
+		t.Errorf("EstimateCount after ANALYZE and 20 inserts = %d, %v; want the statistics' %d, not a count", n, err, want)
+	}
+}
+
+// testBytea: a bytea record column is read as its bytes, byte for byte
+// (not PostgreSQL's \x text form), with NULL and empty kept apart, by
+// both the walk and Get.
+func (e *env) testBytea(t *testing.T) {
+	s := e.open(t, Options{Table: "app.docs_bytea", RecordColumn: "doc"})
+	want := map[string][]byte{"z-binary": {0xff, 0x00, 0xfe}, "z-empty": {}, "z-null": nil}
+	for _, r := range e.want.Tables["sigil_docs"].Rows {
+		if r.Value != nil && strings.HasPrefix(r.Key, "sigil-") {
+			want[r.Key] = []byte(*r.Value)
+		}
+	}
+	got := scanAll(t, s, nil)
+	if len(got) != len(want) {
+		t.Fatalf("scanned %d rows, want %d", len(got), len(want))
+	}
+	for _, r := range got {
+		w, ok := want[string(r.Key)]
+		if !ok || !bytes.Equal(r.Value, w) || (w == nil) != (r.Value == nil) {
+			t.Errorf("%s: scanned %q (nil %v), want %q (nil %v)", r.Key, r.Value, r.Value == nil, w, w == nil)
+		}
+		v, found, err := s.Get(ctxT(t), r.Key)
+		if err != nil || !found || !bytes.Equal(v, w) || (w == nil) != (v == nil) {
+			t.Errorf("Get(%s) = %q (nil %v), %v, %v; want %q", r.Key, v, v == nil, found, err, w)
+		}
+	}
 }

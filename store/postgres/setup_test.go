@@ -40,6 +40,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("ScanLayouts", e.testScanLayouts)
 	t.Run("Resume", e.testResume)
 	t.Run("Get", e.testGet)
+	t.Run("Bytea", e.testBytea)
 	t.Run("EstimateCount", e.testEstimateCount)
 	t.Run("Warnings", e.testWarnings)
 	t.Run("KeyTypes", e.testKeyTypes)

@@ -40,9 +40,9 @@ type shardRange struct {
 func (s *Store) sharded() bool { return s.opts.Shards > 1 }
 
 // hashShare reports whether a key belongs to this shard by hash (walkSorted).
-func (s *Store) hashShare(key string) bool {
+func (s *Store) hashShare(key []byte) bool {
 	h := fnv.New64a()
-	h.Write([]byte(key))
+	h.Write(key)
 	return h.Sum64()%uint64(s.opts.Shards) == uint64(s.opts.Shard)
 }
 
@@ -154,16 +154,13 @@ ORDER BY st.inherited DESC LIMIT 1`, s.relid, s.opts.KeyColumn).Scan(&hist, &com
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var b string
-			var ignored any
-			if err := rows.Scan(&b, &ignored); err != nil {
-				return err
-			}
+		var b string
+		var ignored any
+		_, err = pgx.ForEachRow(rows, []any{&b, &ignored}, func() error {
 			sorted = append(sorted, b)
-		}
-		return rows.Err()
+			return nil
+		})
+		return err
 	})
 	return sorted, err
 }

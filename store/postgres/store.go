@@ -221,7 +221,8 @@ func (s *Store) EstimateCount(ctx context.Context) (int64, error) {
 		err := tx.QueryRow(ctx, `
 SELECT coalesce(sum(c.reltuples) FILTER (WHERE c.reltuples > 0), 0)::bigint,
        coalesce(sum(pg_relation_size(c.oid)), 0)::bigint
-FROM pg_partition_tree($1::oid::regclass) p JOIN pg_class c ON c.oid = p.relid`, s.relid).Scan(&n, &size)
+FROM pg_class c
+WHERE c.oid = $1::oid OR c.oid IN (SELECT relid FROM pg_partition_tree($1::oid::regclass))`, s.relid).Scan(&n, &size)
 		if err != nil {
 			return err
 		}

@@ -115,13 +115,18 @@ done
 
 # --- 4. serve: CPU of one paced pass -----------------------------------------------
 serve_db="$scratch/db-$serve_count/sigils-db"
+# start_serve WORK PASS_DURATION: serve on $serve_db in a fresh WORK
+# directory (reports, state, serve.log), in the background; sets pid.
+start_serve() {
+	rm -rf "$1" && mkdir -p "$1"
+	"$scratch/sie" serve --store.leveldb.path="$serve_db" --store.leveldb.prefix="$prefix" "${keys[@]}" \
+		--report.dir="$1/reports" --state.path="$1/state" --scan.pass-duration="$2" \
+		--web.listen-address="127.0.0.1:$serve_port" >"$1/serve.log" 2>&1 &
+	pid=$!
+}
 work="$scratch/work-serve"
-rm -rf "$work" && mkdir -p "$work"
 echo "== serve: one paced pass over $serve_count records, --scan.pass-duration=$serve_pass" >&2
-"$scratch/sie" serve --store.leveldb.path="$serve_db" --store.leveldb.prefix="$prefix" "${keys[@]}" \
-	--report.dir="$work/reports" --state.path="$work/state" --scan.pass-duration="$serve_pass" \
-	--web.listen-address="127.0.0.1:$serve_port" >"$work/serve.log" 2>&1 &
-pid=$!
+start_serve "$work" "$serve_pass"
 start=$(date +%s.%N)
 tck=$(getconf CLK_TCK)
 while ! ls "$work/reports"/integrity-report-leveldb-*.json >/dev/null 2>&1; do
@@ -152,12 +157,8 @@ printf '%s\tserve\t1\t%s\t%s\t%s\t%s\t%s\n' "$serve_count" "$serve_wall" \
 # between two scrapes $SERVE_SAMPLE seconds apart, after a 15 s start-up.
 nightly_pass=$(awk -v r="$(cut -f1 "$scratch/db-$serve_count/size")" 'BEGIN { printf "%ds", r / (1e6 / 86400) }')
 work="$scratch/work-nightly"
-rm -rf "$work" && mkdir -p "$work"
 echo "== serve at the nightly rate of 1M records/24h: --scan.pass-duration=$nightly_pass, sampled ${serve_sample}s" >&2
-"$scratch/sie" serve --store.leveldb.path="$serve_db" --store.leveldb.prefix="$prefix" "${keys[@]}" \
-	--report.dir="$work/reports" --state.path="$work/state" --scan.pass-duration="$nightly_pass" \
-	--web.listen-address="127.0.0.1:$serve_port" >"$work/serve.log" 2>&1 &
-pid=$!
+start_serve "$work" "$nightly_pass"
 sleep 15
 # sample prints "cpu_seconds records_verified" from the process and its metrics.
 sample() {

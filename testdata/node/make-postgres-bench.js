@@ -15,8 +15,7 @@
 'use strict'
 
 const crypto = require('crypto')
-const fs = require('fs')
-const path = require('path')
+const { readKeys, sha256hex, hmachex, prng } = require('./common')
 
 const [keyType, countArg] = process.argv.slice(2)
 const count = Number(countArg)
@@ -24,10 +23,7 @@ if (!['text', 'bigint', 'uuid'].includes(keyType) || !(count > 0)) {
   process.stderr.write('usage: make-postgres-bench.js text|bigint|uuid COUNT\n')
   process.exit(2)
 }
-const repoRoot = path.resolve(__dirname, '..', '..')
-const key = fs.readFileSync(path.join(repoRoot, 'testdata/keys/current.key'), 'utf8').trim()
-
-const { prng } = require('./common') // mulberry32, as the other generators
+const [key] = readKeys() // testdata/keys/current.key
 const rnd = prng(42)
 const words = ['amber', 'basalt', 'cinder', 'delta', 'ember', 'fjord', 'garnet', 'harbor', 'indigo', 'jasper']
 const w = () => words[Math.floor(rnd() * words.length)]
@@ -63,8 +59,8 @@ let pending = 0
 const base = Date.parse('2024-05-01T12:00:00.000Z')
 for (let i = 0; i < count; i++) {
   const d = JSON.stringify(data(i))
-  const checksum = crypto.createHash('sha256').update(d).digest('hex')
-  const signature = crypto.createHmac('sha256', key).update(d).digest('hex')
+  const checksum = sha256hex(d)
+  const signature = hmachex(key, d)
   const created = new Date(base + i * 1000).toISOString()
   out.push([id(i), copyText(d), checksum, signature, 'sigil', created].join('\t'))
   if (++pending === 5000) {

@@ -160,13 +160,23 @@ function main () {
 
   const docsJSON = docRows(cur, prev, 'json')
   const docsText = docRows(cur, prev, 'text')
+  // The json table holds the text table's documents but its one that is
+  // not JSON at all: the SQL writes each document once, into the text
+  // table, and copies them in the same (ctid) order; a json cast keeps the
+  // text exactly.
+  const onlyText = docsText.filter((r) => !docsJSON.some((j) => j.id === r.id))
+  if (JSON.stringify(docsText.filter((r) => !onlyText.includes(r))) !== JSON.stringify(docsJSON)) {
+    throw new Error('sigil_docs is no longer sigil_docs_text without its text-only rows: write both tables out')
+  }
   sql = head
-  for (const [table, type, rows] of [['sigil_docs', 'json', docsJSON], ['sigil_docs_text', 'text', docsText]]) {
+  for (const [table, type] of [['sigil_docs', 'json'], ['sigil_docs_text', 'text']]) {
     sql += `DROP TABLE IF EXISTS ${table};\n` +
       `CREATE TABLE ${table} (id text PRIMARY KEY, doc ${type});\n` +
       `CREATE INDEX ${table}_id_c ON ${table} (id COLLATE "C");\n`
-    for (const r of rows) sql += `INSERT INTO ${table} (id, doc) VALUES (${sqlText(r.id)}, ${sqlText(r.doc)});\n`
   }
+  for (const r of docsText) sql += `INSERT INTO sigil_docs_text (id, doc) VALUES (${sqlText(r.id)}, ${sqlText(r.doc)});\n`
+  sql += 'INSERT INTO sigil_docs (id, doc) SELECT id, doc::json FROM sigil_docs_text' +
+    ` WHERE id NOT IN (${onlyText.map((r) => sqlText(r.id)).join(', ')}) ORDER BY ctid;\n`
   fs.writeFileSync(path.join(dir, 'sigil_docs.sql'), sql)
 
   const out = {

@@ -25,16 +25,10 @@
 //                  not JSON.stringify's form, so it is re-encoded
 'use strict'
 
-const crypto = require('crypto')
-const fs = require('fs')
-const path = require('path')
+const { readKeys, sha256hex, hmachex: hmacWith, prng } = require('./common')
 
-const repoRoot = path.resolve(__dirname, '..', '..')
-const key = fs.readFileSync(path.join(repoRoot, 'testdata/keys/current.key'), 'utf8').trim()
-const sha256hex = (s) => crypto.createHash('sha256').update(s).digest('hex')
-const hmachex = (s) => crypto.createHmac('sha256', key).update(s).digest('hex')
-
-const { prng } = require('./common') // mulberry32, as the other generators
+const [key] = readKeys() // testdata/keys/current.key
+const hmachex = (s) => hmacWith(key, s)
 
 const words = ['amber', 'basalt', 'cinder', 'delta', 'ember', 'fjord', 'garnet', 'harbor',
   'indigo', 'jasper', 'kelp', 'lumen', 'marrow', 'nickel', 'onyx', 'pylon', 'quartz', 'rune']

@@ -164,15 +164,20 @@ async function main () {
       for (;;) await step(db, sigils) // until SIGKILL
     }
     const start = files(o.dir)
-    if (o.mode === 'switch') {
-      const switches = 1 + pick(4)
+    // stepUntil writes until changed(before, after) held for n steps,
+    // comparing the files after each step with those before it.
+    const stepUntil = async (n, changed) => {
       let seen = 0
-      let log = start.newestLog
-      while (seen < switches) {
+      let before = start
+      while (seen < n) {
         await step(db, sigils)
-        const f = files(o.dir)
-        if (f.newestLog !== log) { seen++; log = f.newestLog }
+        const after = files(o.dir)
+        if (changed(before, after)) seen++
+        before = after
       }
+    }
+    if (o.mode === 'switch') {
+      await stepUntil(1 + pick(4), (before, after) => after.newestLog !== before.newestLog)
       return
     }
     // compaction: close while a compaction runs. C++ LevelDB logs
@@ -197,15 +202,7 @@ async function main () {
         }
       }
     } else {
-      const flushes = 1 + pick(6)
-      let seen = 0
-      let tables = start.tables
-      while (seen < flushes) {
-        await step(db, sigils)
-        const f = files(o.dir)
-        if (f.tables > tables) seen++
-        tables = f.tables
-      }
+      await stepUntil(1 + pick(6), (before, after) => after.tables > before.tables)
     }
     if (rnd() < 0.5) db.compactRange('!', '~').catch(() => {})
   })

@@ -1,4 +1,14 @@
-package collector
+// Package metrics is the exporter's Prometheus collector: the
+// sigil_integrity_* series of every runner and of the cross-store
+// comparison, built from their exported collector.Status at scrape time
+// (descs built once, values emitted in Collect), so a scrape never touches
+// a store.
+//
+// It owns the metric names, help texts and labels (alerts/ and
+// dashboards/ test them). It reads collector.Status only: it must not
+// import store/, exporter/, goleveldb, pgx or database/sql, nor reach
+// into a runner's internals.
+package metrics
 
 import (
 	"math"
@@ -7,15 +17,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sigil/sigil-integrity-exporter/collector"
 	"github.com/sigil/sigil-integrity-exporter/collector/verify"
 )
 
 const namespace = "sigil_integrity"
 
-// Metrics exports the runners' state. Descs are built once; values are
+// Collector exports the runners' state. Descs are built once; values are
 // read from snapshots at scrape time, so a scrape never touches a store.
-type Metrics struct {
-	sources []StatusSource
+type Collector struct {
+	sources []collector.StatusSource
 	d       map[string]*prometheus.Desc
 }
 
@@ -52,14 +63,10 @@ var metricDefs = []metricDef{
 	{"state_write_errors_total", "Progress checkpoints that could not be written.", []string{"store"}},
 }
 
-// StatusSource is a runner, or the cross-store comparison.
-type StatusSource interface {
-	Status() Status
-}
-
-// NewMetrics builds the collector for some runners.
-func NewMetrics(sources ...StatusSource) *Metrics {
-	m := &Metrics{sources: sources, d: map[string]*prometheus.Desc{}}
+// New builds the collector for some runners (and the cross-store
+// comparison).
+func New(sources ...collector.StatusSource) *Collector {
+	m := &Collector{sources: sources, d: map[string]*prometheus.Desc{}}
 	for _, d := range metricDefs {
 		help := d.help + " From the background walk, not read at scrape time."
 		m.d[d.name] = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", d.name), help, d.labels, nil)
@@ -68,20 +75,20 @@ func NewMetrics(sources ...StatusSource) *Metrics {
 }
 
 // Describe implements prometheus.Collector.
-func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range m.d {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector.
-func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, src := range m.sources {
 		m.collect(ch, src.Status())
 	}
 }
 
-func (m *Metrics) collect(ch chan<- prometheus.Metric, s Status) {
+func (m *Collector) collect(ch chan<- prometheus.Metric, s collector.Status) {
 	gauge := func(name string, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(m.d[name], prometheus.GaugeValue, v, append([]string{s.Store}, labels...)...)
 	}
@@ -98,10 +105,10 @@ func (m *Metrics) collect(ch chan<- prometheus.Metric, s Status) {
 
 	cur, last := s.Current, s.Last
 	if cur == nil {
-		cur = &PassStatus{ByCheck: make([]int64, len(verify.Checks)), KeyRecords: make([]int64, s.SigningKeys)}
+		cur = &collector.PassStatus{ByCheck: make([]int64, len(verify.Checks)), KeyRecords: make([]int64, s.SigningKeys)}
 	}
 	if last == nil {
-		last = &PassStatus{ByCheck: make([]int64, len(verify.Checks)), KeyRecords: make([]int64, s.SigningKeys)}
+		last = &collector.PassStatus{ByCheck: make([]int64, len(verify.Checks)), KeyRecords: make([]int64, s.SigningKeys)}
 	}
 	for i, c := range verify.Checks {
 		gauge("current_pass_failures", float64(cur.ByCheck[i]), c)
