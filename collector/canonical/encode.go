@@ -137,6 +137,19 @@ func (e *encoder) value(dst []byte, depth int) ([]byte, error) {
 	case 'n':
 		return e.literal(dst, "null")
 	}
+	// A short positive integer (the most common number) is its own form;
+	// the rest in number.
+	if c := e.b[e.i]; c >= '1' && c <= '9' {
+		j := e.i + 1
+		for j < len(e.b) && isDigit(e.b[j]) {
+			j++
+		}
+		if j-e.i <= maxExactDigits && (j == len(e.b) || e.b[j] != '.' && e.b[j] != 'e' && e.b[j] != 'E') {
+			dst = append(dst, e.b[e.i:j]...)
+			e.i = j
+			return dst, nil
+		}
+	}
 	return e.number(dst)
 }
 
@@ -270,8 +283,17 @@ func (e *encoder) object(dst []byte, depth int) ([]byte, error) {
 			return dst, errMalformed
 		}
 		start := len(dst)
+		// A key of printable ASCII (most are) is copied here, the rest by
+		// str: JSON.stringify writes those bytes as they are.
+		j := e.i + 1
+		for j < len(e.b) && keyPlain[e.b[j]] {
+			j++
+		}
 		var err error
-		if dst, err = e.str(dst); err != nil {
+		if j < len(e.b) && e.b[j] == '"' {
+			dst = append(dst, e.b[e.i:j+1]...)
+			e.i = j + 1
+		} else if dst, err = e.str(dst); err != nil {
 			return dst, err
 		}
 		keyEnd := len(dst)
