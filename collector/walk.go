@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +48,14 @@ const batchSize = 256
 // flight, not batchSize of them in every batch of the pipeline.
 const batchBytes = 1 << 20
 
+// inFlightBytes is how many bytes of keys and values may be handed
+// to the workers and not yet to the sink, per worker plus one (see
+// budget): a store of 2 MB records then holds one dispatched record and
+// the one being read, not a channel's worth of them. Batches of small
+// records (256 of 1 KiB: 256 KiB) never reach it; the channels bound
+// those.
+func inFlightBytes(workers int) int { return (workers + 1) * batchBytes }
+
 type item struct {
 	oversize       int // the value's size when it was over the limit and not copied
 	key, value     []byte
@@ -58,9 +67,47 @@ type item struct {
 }
 
 type batch struct {
-	items []item
-	arena []byte
-	done  chan struct{}
+	items  []item
+	arena  []byte
+	weight int // what it took from the budget
+	done   chan struct{}
+}
+
+// budget bounds the bytes of the batches in flight between the producer
+// (one goroutine, which acquires) and the sink (which releases). A batch
+// larger than the whole budget waits until nothing else is in flight.
+type budget struct {
+	mu        sync.Mutex
+	cond      sync.Cond
+	used, max int
+}
+
+func newBudget(max int) *budget {
+	b := &budget{max: max}
+	b.cond.L = &b.mu
+	return b
+}
+
+// acquire blocks until n bytes (at most the whole budget) fit, and
+// returns what it took. It cannot deadlock: whatever is in flight is in
+// the ordered channel, which the sink drains (and releases) even after the
+// walk is cancelled.
+func (b *budget) acquire(n int) int {
+	n = min(n, b.max)
+	b.mu.Lock()
+	for b.used > 0 && b.used+n > b.max {
+		b.cond.Wait()
+	}
+	b.used += n
+	b.mu.Unlock()
+	return n
+}
+
+func (b *budget) release(n int) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+	b.cond.Signal()
 }
 
 var errChunkDone = errors.New("chunk done")
@@ -80,6 +127,7 @@ func (w *Walker) Walk(ctx context.Context, after []byte, sink func(Result) error
 	work := make(chan *batch, workers)
 	ordered := make(chan *batch, 2*workers)
 	free := make(chan *batch, 3*workers+2)
+	inFlight := newBudget(inFlightBytes(workers))
 
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
@@ -105,14 +153,20 @@ func (w *Walker) Walk(ctx context.Context, after []byte, sink func(Result) error
 	go func() {
 		defer close(ordered)
 		defer close(work)
-		prodErr <- w.produce(ctx, after, work, ordered, free)
+		prodErr <- w.produce(ctx, after, work, ordered, free, inFlight)
 	}()
 
 	var sinkErr error
 	for b := range ordered {
+		finished := true
 		select {
 		case <-b.done:
 		case <-ctx.Done():
+			select {
+			case <-b.done:
+			default:
+				finished = false // a worker may still write it
+			}
 		}
 		if sinkErr == nil && ctx.Err() == nil {
 			for j := range b.items {
@@ -123,6 +177,11 @@ func (w *Walker) Walk(ctx context.Context, after []byte, sink func(Result) error
 				}
 			}
 		}
+		inFlight.release(b.weight)
+		if !finished {
+			continue
+		}
+		b.recycle()
 		select {
 		case free <- b:
 		default:
@@ -139,7 +198,7 @@ func (w *Walker) Walk(ctx context.Context, after []byte, sink func(Result) error
 	return err
 }
 
-func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free chan *batch) error {
+func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free chan *batch, inFlight *budget) error {
 	cursor := append([]byte(nil), after...)
 	var b *batch
 	dispatch := func() error {
@@ -147,17 +206,21 @@ func (w *Walker) produce(ctx context.Context, after []byte, work, ordered, free 
 			return nil
 		}
 		b.seal()
+		sent := b
+		b = nil // dispatched once, whatever happens next
+		sent.weight = inFlight.acquire(len(sent.arena))
 		select {
-		case ordered <- b:
+		case ordered <- sent:
+			// The sink releases its weight, done or cancelled.
 		case <-ctx.Done():
+			inFlight.release(sent.weight)
 			return ctx.Err()
 		}
 		select {
-		case work <- b:
+		case work <- sent:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		b = nil
 		return nil
 	}
 	// The pacer hears of each chunk after it is read (n records in work
@@ -227,12 +290,6 @@ func newBatch(free chan *batch) *batch {
 	var b *batch
 	select {
 	case b = <-free:
-		clear(b.items) // drop the outcomes' ids, which may be large
-		b.items = b.items[:0]
-		if cap(b.arena) > 2*batchBytes {
-			b.arena = nil // let a batch of huge records go
-		}
-		b.arena = b.arena[:0]
 	default:
 		b = &batch{items: make([]item, 0, batchSize)}
 	}
@@ -240,11 +297,31 @@ func newBatch(free chan *batch) *batch {
 	return b
 }
 
+// recycle empties a batch the sink is done with before it waits in the
+// free list: the outcomes' ids and an arena of huge records may be large,
+// and must not stay alive while the batch waits.
+func (b *batch) recycle() {
+	clear(b.items)
+	b.items = b.items[:0]
+	if cap(b.arena) > 2*batchBytes {
+		b.arena = nil
+	}
+	b.arena = b.arena[:0]
+	b.weight = 0
+}
+
 // add copies a record into the batch. Keys and values share one arena,
 // so the slices are taken in seal, once the arena has stopped growing.
 // A value over maxBytes (when > 0) is not copied: it fails unread.
 func (b *batch) add(rec store.Record, maxBytes int) {
 	ks := len(b.arena)
+	// One growth for the whole record (not one for the key and another
+	// for the value, which leaves a megabyte of garbage per huge record).
+	need := len(rec.Key) + len(rec.Cursor)
+	if maxBytes <= 0 || len(rec.Value) <= maxBytes {
+		need += len(rec.Value)
+	}
+	b.arena = slices.Grow(b.arena, need)
 	b.arena = append(b.arena, rec.Key...)
 	ce := len(b.arena)
 	if rec.Cursor != nil {

@@ -45,6 +45,10 @@ const (
 	openPatience = 3 * time.Second
 )
 
+// roWriteBuffer is the memtable's initial size for the journals replayed
+// at open (goleveldb's default is 4 MiB; it grows when a journal needs it).
+const roWriteBuffer = 64 << 10
+
 // DefaultChunkSize is the number of records read under one iterator.
 const DefaultChunkSize = 1024
 
@@ -148,6 +152,10 @@ func (s *Store) open() (*handle, error) {
 			ErrorIfMissing:         true,
 			BlockCacheCapacity:     2 * opt.MiB,
 			OpenFilesCacheCapacity: 64,
+			// Read-only, the write buffer only sizes the memtable the
+			// journals are replayed into, which grows as they need: the
+			// default reserved 4 MiB of heap per open for an empty one.
+			WriteBuffer: roWriteBuffer,
 		})
 		seen = rs.manifestSeen
 		var stale *staleViewError
