@@ -22,7 +22,8 @@ import (
 // the key's hash; two deleted records stay listed pass after pass. Peak
 // RSS is bounded against what goleveldb alone needs for this store (the
 // floor program): before the bounds it was 2.48 GB, then 541 MiB; with
-// failures of keys over MaxRereadKeyBytes no longer re-read, 237 MiB. It
+// failures of keys over MaxRereadKeyBytes no longer re-read, 237 MiB;
+// with the walk's in-flight byte budget, 196 MiB. It
 // is not under 64 MiB: goleveldb keeps every 1 MB key in the table's index
 // block, which the floor already pays (74-78 MiB) (docs/RELIABILITY.md,
 // bounds row).
