@@ -82,8 +82,8 @@ type budget struct {
 	used, max int
 }
 
-func newBudget(max int) *budget {
-	b := &budget{max: max}
+func newBudget(limit int) *budget {
+	b := &budget{max: limit}
 	b.cond.L = &b.mu
 	return b
 }
