@@ -1,12 +1,13 @@
 package alerts
 
 import (
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 
 	yaml "go.yaml.in/yaml/v2"
 )
@@ -40,10 +41,7 @@ type rule struct {
 // loadRules parses a Prometheus rule file.
 func loadRules(t *testing.T, path string) ruleFile {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, path)
 	var f ruleFile
 	if err := yaml.UnmarshalStrict(b, &f); err != nil {
 		t.Fatalf("parse %s: %v", path, err)
@@ -118,10 +116,7 @@ func TestAlertmanagerRoutes(t *testing.T) {
 // TestRuleConventions checks the mixin conventions and that every alert is
 // documented in the runbook and tested firing and not firing.
 func TestRuleConventions(t *testing.T) {
-	runbook, err := os.ReadFile(runbookFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	runbook := testutil.ReadFile(t, runbookFile)
 	tests := loadRuleTests(t)
 	for _, g := range loadRules(t, rulesFile).Groups {
 		for _, r := range g.Rules {
@@ -170,10 +165,7 @@ type ruleTests struct {
 // and which it expects silent.
 func loadRuleTests(t *testing.T) ruleTests {
 	t.Helper()
-	b, err := os.ReadFile(rulesTestFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, rulesTestFile)
 	var f struct {
 		RuleFiles []string `yaml:"rule_files"`
 		Tests     []struct {
@@ -206,10 +198,7 @@ func loadRuleTests(t *testing.T) ruleTests {
 // Alertmanager configuration routes or inhibits on is a shipped alert, so a
 // renamed alert cannot silently escape an inhibition.
 func TestAlertmanagerNamesExist(t *testing.T) {
-	b, err := os.ReadFile(alertmanagerFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, alertmanagerFile)
 	known := alertNames(t)
 	plain := regexp.MustCompile(`SigilIntegrity([A-Z][A-Za-z]+)`)
 	group := regexp.MustCompile(`SigilIntegrity\(([A-Za-z|]+)\)`)

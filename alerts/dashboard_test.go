@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
+
 	yaml "go.yaml.in/yaml/v2"
 )
 
@@ -69,10 +71,7 @@ type panel struct {
 // job, instance and store variables; pass-end annotations; links that
 // name each series' own instance, never the multi-valued $instance.
 func TestDashboardProvisionable(t *testing.T) {
-	b, err := os.ReadFile(dashboardFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, dashboardFile)
 	var d dashboard
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatalf("%s is not valid JSON: %v", dashboardFile, err)
@@ -202,10 +201,7 @@ func TestGrafanaFileProvisioning(t *testing.T) {
 			} `yaml:"options"`
 		} `yaml:"providers"`
 	}
-	b, err := os.ReadFile("../deploy/grafana/sigil-integrity-dashboards.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, "../deploy/grafana/sigil-integrity-dashboards.yaml")
 	if err := yaml.Unmarshal(b, &p); err != nil {
 		t.Fatal(err)
 	}

@@ -54,10 +54,7 @@ func TestShippedFilesUseRealFlags(t *testing.T) {
 	files = append(files, k8s...)
 	seen := 0
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := testutil.ReadFile(t, f)
 		for _, m := range dottedFlag.FindAllStringSubmatch(string(b), -1) {
 			seen++
 			if !known[m[1]] {
@@ -106,10 +103,7 @@ type probe struct {
 
 func readManifest(t *testing.T, name string, v any) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("../deploy/kubernetes", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, filepath.Join("../deploy/kubernetes", name))
 	if err := yaml.Unmarshal(b, v); err != nil {
 		t.Fatalf("parse %s: %v", name, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
+
 	"github.com/prometheus/common/model"
 	yaml "go.yaml.in/yaml/v2"
 )
@@ -29,10 +31,7 @@ const (
 
 func readYAML(t *testing.T, path string) yaml.MapSlice {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, path)
 	var doc yaml.MapSlice
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("parse %s: %v", path, err)

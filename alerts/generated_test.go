@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
+
 	"github.com/google/go-cmp/cmp"
 	yaml "go.yaml.in/yaml/v2"
 
@@ -32,10 +34,7 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 		t.Fatalf("the mixin generates %v, want %v", got, want)
 	}
 	for _, p := range want {
-		committed, err := os.ReadFile(filepath.Join("..", p))
-		if err != nil {
-			t.Fatal(err)
-		}
+		committed := testutil.ReadFile(t, filepath.Join("..", p))
 		if !bytes.Equal(committed, files[p]) {
 			t.Errorf("%s differs from what alerts/mixin generates; run `go run ./alerts/gen` (or `make generate`):\n%s",
 				p, cmp.Diff(string(files[p]), string(committed)))
@@ -99,14 +98,8 @@ func TestMixinSettings(t *testing.T) {
 // TestPrometheusRuleMatchesRulesFile checks that the Kubernetes
 // PrometheusRule carries exactly the groups of the rules file.
 func TestPrometheusRuleMatchesRulesFile(t *testing.T) {
-	rules, err := os.ReadFile(rulesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := os.ReadFile(prometheusRuleFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rules := testutil.ReadFile(t, rulesFile)
+	manifest := testutil.ReadFile(t, prometheusRuleFile)
 	var want struct {
 		Groups interface{} `yaml:"groups"`
 	}
@@ -186,10 +179,7 @@ func TestKubePrometheusStackSelects(t *testing.T) {
 
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, path)
 	return b
 }
 

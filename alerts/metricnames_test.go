@@ -2,12 +2,13 @@ package alerts
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 const metricsDoc = "../docs/METRICS.md"
@@ -71,10 +72,7 @@ func usedMetricNames(t *testing.T) map[string][]string {
 // targets' expr and template variables' query and definition.
 func dashboardQueries(t *testing.T, path string) []string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, path)
 	var doc interface{}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("%s is not valid JSON: %v", path, err)
@@ -124,10 +122,7 @@ func TestNamesInExpr(t *testing.T) {
 // TestMetricNamesAreDocumented checks that the rules and the dashboards use
 // only the metric names listed in docs/METRICS.md.
 func TestMetricNamesAreDocumented(t *testing.T) {
-	doc, err := os.ReadFile(metricsDoc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := testutil.ReadFile(t, metricsDoc)
 	known := map[string]bool{}
 	for _, m := range documented.FindAllSubmatch(doc, -1) {
 		known[string(m[1])] = true

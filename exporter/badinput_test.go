@@ -78,10 +78,7 @@ func resetPeakRSS(t testing.TB) int64 {
 // /proc/<pid>/status; pid is a number or "self".
 func procStatusKiB(t testing.TB, pid, field string) int64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, "/proc/"+pid+"/status")
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
@@ -145,10 +142,7 @@ func readOnlyReport(t testing.TB, dir string) fullReport {
 	if len(files) != 1 {
 		t.Fatalf("want one leveldb report in %s, have %v", dir, files)
 	}
-	b, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, files[0])
 	if !json.Valid(b) {
 		t.Fatalf("report %s is not valid JSON", files[0])
 	}

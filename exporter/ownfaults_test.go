@@ -162,10 +162,7 @@ func TestServeDamagedProgressFile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, state, args := seedState(t)
 			progress := filepath.Join(state, "progress-leveldb.json")
-			good, err := os.ReadFile(progress)
-			if err != nil {
-				t.Fatal(err)
-			}
+			good := testutil.ReadFile(t, progress)
 			if err := os.WriteFile(progress, damage(good), 0o640); err != nil {
 				t.Fatal(err)
 			}
@@ -202,10 +199,7 @@ func TestServeDamagedProgressFile(t *testing.T) {
 func TestDamagedKeyList(t *testing.T) {
 	_, state, args := seedState(t)
 	list := filepath.Join(state, "keys-leveldb.last")
-	b, err := os.ReadFile(list)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, list)
 	i := bytes.Index(b, []byte("rec-025"))
 	if i < 0 {
 		t.Fatalf("key list %s does not hold rec-025", list)

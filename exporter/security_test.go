@@ -86,10 +86,7 @@ func assertNoSecretInTree(t *testing.T, dir string) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := testutil.ReadFile(t, p)
 		n++
 		assertNoSecret(t, p, string(b))
 		return nil
@@ -151,10 +148,7 @@ func TestSecretsNeverSurface(t *testing.T) {
 	p.waitFor(15*time.Second, "a pass", func() bool {
 		return p.scrape()[`sigil_integrity_passes_completed_total{store="leveldb"}`] >= 1
 	})
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.Cmd.Process.Pid), "cmdline"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmdline := testutil.ReadFile(t, filepath.Join("/proc", strconv.Itoa(p.Cmd.Process.Pid), "cmdline"))
 	assertNoSecret(t, "serve argv", string(cmdline))
 	for _, path := range []string{"/metrics", "/reports", "/reports/latest.json", "/"} {
 		code, body := p.get(path)

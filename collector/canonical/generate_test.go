@@ -33,10 +33,7 @@ func TestVectorsUpToDate(t *testing.T) {
 	if err := os.WriteFile(out, stdout.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	committed, err := os.ReadFile(vectorsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	committed := testutil.ReadFile(t, vectorsPath)
 	if !bytes.Equal(committed, stdout.Bytes()) {
 		t.Fatalf("%s is out of date with testdata/node/gen-vectors.js; regenerate with:\n"+
 			"  node testdata/node/gen-vectors.js > testdata/canonical/vectors.json", vectorsPath)

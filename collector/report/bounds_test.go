@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // TestBounded: ids, keys and details past their bounds are cut on a
@@ -48,10 +50,7 @@ func TestBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, path)
 	if len(b) > 30*2000 || strings.Contains(string(b), `\u003c`) {
 		t.Errorf("report of 30 huge-id failures is %d bytes (escaped: %v)", len(b), strings.Contains(string(b), `\u003c`))
 	}

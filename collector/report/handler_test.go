@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 const (
@@ -79,10 +81,7 @@ func newHandlerFixture(t *testing.T) handlerFixture {
 
 func (f handlerFixture) file(t *testing.T, name string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(f.dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := testutil.ReadFile(t, filepath.Join(f.dir, name))
 	return string(data)
 }
 

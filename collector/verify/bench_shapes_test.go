@@ -3,8 +3,9 @@ package verify
 import (
 	"crypto/sha256"
 	"encoding/json"
-	"os"
 	"testing"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 
 	"github.com/sigil/sigil-integrity-exporter/collector/canonical"
 	"github.com/sigil/sigil-integrity-exporter/store"
@@ -14,10 +15,7 @@ import (
 // docs/PERFORMANCE.md, written by Node (testdata/node/make-shapes.js).
 func shapeRecords(tb testing.TB) map[string][]store.Record {
 	tb.Helper()
-	b, err := os.ReadFile("../../testdata/bench/shapes.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	b := testutil.ReadFile(tb, "../../testdata/bench/shapes.json")
 	var f struct {
 		Shapes map[string][]string `json:"shapes"`
 	}

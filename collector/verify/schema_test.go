@@ -33,10 +33,7 @@ type schemaRecord struct {
 
 func loadSchemaRecords(t *testing.T) schemaRecords {
 	t.Helper()
-	b, err := os.ReadFile(schemaRecordsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, schemaRecordsPath)
 	var f schemaRecords
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
@@ -114,10 +111,7 @@ func TestSchemaFormats(t *testing.T) {
 // annotate turns that off; the good records pass either way.
 func TestSchemaStarterCreatedAt(t *testing.T) {
 	f := loadSchemaRecords(t)
-	text, err := os.ReadFile("../../deploy/schema/sigil-record.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	text := testutil.ReadFile(t, "../../deploy/schema/sigil-record.schema.json")
 	for _, mode := range []SchemaFormat{FormatAssert, FormatAnnotate} {
 		v := schemaVerifier(t, f.HMACKey, string(text), mode)
 		s := v.NewScratch()
@@ -199,10 +193,7 @@ func TestSchemaRecordsUpToDate(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("gen-schema-records.js: %v\n%s", err, stderr.Bytes())
 	}
-	committed, err := os.ReadFile(schemaRecordsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	committed := testutil.ReadFile(t, schemaRecordsPath)
 	if !bytes.Equal(committed, stdout.Bytes()) {
 		t.Fatalf("%s is out of date; regenerate with:\n  node testdata/node/gen-schema-records.js > testdata/schema/records.json", schemaRecordsPath)
 	}

@@ -75,10 +75,7 @@ func newFuzzVerifiers(tb testing.TB) *fuzzVerifiers {
 		if f != "" {
 			p = filepath.Join("..", "..", f)
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
+		b := testutil.ReadFile(tb, p)
 		keyPaths = append(keyPaths, p)
 		material = append(material, strings.TrimSpace(string(b)))
 	}

@@ -105,6 +105,16 @@ func TearJournal(t testing.TB, dir string) (string, int64) {
 	return journal, size
 }
 
+// ReadFile returns the contents of the file at path, or ends the test.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // Must fails the test when err, from a step of its setup, is not nil:
 // testutil.Must(t, os.WriteFile(p, b, 0o600)).
 func Must(t testing.TB, err error) {

@@ -320,10 +320,7 @@ func replaceDir(t testing.TB, dir, src string) {
 
 func copyFile(t testing.TB, src, dst string) {
 	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, src)
 	if err := os.WriteFile(dst+".tmp-copy", b, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -135,14 +135,11 @@ func TestOpenNotALevelDB(t *testing.T) {
 
 func TestOpenCorruptManifest(t *testing.T) {
 	dir := testutil.CopyDir(t, committedDB)
-	cur, err := os.ReadFile(filepath.Join(dir, "CURRENT"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := testutil.ReadFile(t, filepath.Join(dir, "CURRENT"))
 	if err := os.WriteFile(filepath.Join(dir, strings.TrimSpace(string(cur))), []byte("garbage, not a manifest"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(dir, Options{})
+	_, err := Open(dir, Options{})
 	if err == nil || !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "MANIFEST") {
 		t.Fatalf("Open with a corrupt manifest: %v; want an ErrUnavailable naming the MANIFEST", err)
 	}

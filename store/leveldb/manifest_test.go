@@ -83,10 +83,7 @@ func TestReadManifestJournals(t *testing.T) {
 // older one, and both are replayed.
 func TestCommittedTwoJournals(t *testing.T) {
 	dir := committedDBs[1].dir
-	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST-000002"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.ReadFile(t, filepath.Join(dir, "MANIFEST-000002"))
 	if m := readManifestJournals(b); m.logNum != 10 || !m.hasLogNum {
 		t.Fatalf("MANIFEST-000002: %+v, want log number 10", m)
 	}
