@@ -50,14 +50,7 @@ func (e *encoder) number(dst []byte) ([]byte, error) {
 		}
 	}
 	e.i = i
-	if simple && digits <= maxExactDigits {
-		lit := b[start:i]
-		if lit[0] == '-' && lit[1] == '0' { // -0 prints as 0
-			return append(dst, '0'), nil
-		}
-		return append(dst, lit...), nil
-	}
-	return appendNumber(dst, b[start:i], start, e.jcs)
+	return e.appendLiteral(dst, start, i, simple && digits <= maxExactDigits)
 }
 
 // strictNumber is number for the strict encoder: it reads the literal with
@@ -131,14 +124,21 @@ func (e *encoder) strictNumber(dst []byte) ([]byte, error) {
 	if short {
 		return append(dst, b[start:i]...), nil
 	}
-	if simple && digits <= maxExactDigits {
-		lit := b[start:i]
-		if lit[0] == '-' && lit[1] == '0' { // -0 prints as 0
-			return append(dst, '0'), nil
-		}
-		return append(dst, lit...), nil
+	return e.appendLiteral(dst, start, i, simple && digits <= maxExactDigits)
+}
+
+// appendLiteral appends the literal e.b[start:end]: as written when exact
+// (an integer of up to maxExactDigits digits, its own nearest double;
+// "-0" prints as 0), else as JavaScript prints its nearest double.
+func (e *encoder) appendLiteral(dst []byte, start, end int, exact bool) ([]byte, error) {
+	lit := e.b[start:end]
+	if !exact {
+		return appendNumber(dst, lit, start, e.jcs)
 	}
-	return appendNumber(dst, b[start:i], start, e.jcs)
+	if lit[0] == '-' && lit[1] == '0' { // -0 prints as 0
+		return append(dst, '0'), nil
+	}
+	return append(dst, lit...), nil
 }
 
 // appendNumber appends a number literal other than a short integer as
