@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
@@ -103,10 +105,7 @@ func TestWrite(t *testing.T) {
 	if got := fi.Mode().Perm(); got != 0o640 {
 		t.Errorf("report mode %o, want 640", got)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := testutil.ReadFile(t, path)
 	if !strings.HasPrefix(string(data), "{\n  \"checked\": 7,\n") || !strings.HasSuffix(string(data), "}\n") {
 		t.Errorf("report is not pretty JSON with a trailing newline:\n%s", data)
 	}
@@ -120,13 +119,7 @@ func TestWrite(t *testing.T) {
 	if names := dirNames(t, dir); len(names) != 1 {
 		t.Errorf("directory holds %v, want only the report (no temp files)", names)
 	}
-	latest, err := a.Latest("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(r, latest); diff != "" {
-		t.Errorf("Latest (-want +got):\n%s", diff)
-	}
+	wantLatest(t, a, "", r, "Latest")
 }
 
 func TestWriteSameSecondUnique(t *testing.T) {
@@ -285,12 +278,19 @@ func TestWriteFailureKeepsOldReports(t *testing.T) {
 	if diff := cmp.Diff(before, dirNames(t, dir)); diff != "" {
 		t.Errorf("directory changed by failed writes (-want +got):\n%s", diff)
 	}
-	got, err := a.Latest("leveldb")
+	wantLatest(t, a, "leveldb", first, "old report changed")
+}
+
+// wantLatest fails t unless the archive's latest report of store (any
+// store for "") is want.
+func wantLatest(t *testing.T, a *Archive, store string, want *Report, what string) {
+	t.Helper()
+	got, err := a.Latest(store)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(first, got); diff != "" {
-		t.Errorf("old report changed (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", what, diff)
 	}
 }
 
