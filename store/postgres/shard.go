@@ -154,11 +154,11 @@ ORDER BY st.inherited DESC LIMIT 1`, s.relid, s.opts.KeyColumn).Scan(&hist, &com
 		if err != nil {
 			return err
 		}
-		var b string
-		var ignored any
-		_, err = pgx.ForEachRow(rows, []any{&b, &ignored}, func() error {
-			sorted = append(sorted, b)
-			return nil
+		sorted, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
+			var b string
+			var order any // the key in the walk's order; only the text is kept
+			err := row.Scan(&b, &order)
+			return b, err
 		})
 		return err
 	})
