@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
-
 	yaml "go.yaml.in/yaml/v2"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 const (

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
-
 	"github.com/prometheus/common/model"
 	yaml "go.yaml.in/yaml/v2"
+
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 // e2eForDivisor shortens every `for:` of the shipped rules in the

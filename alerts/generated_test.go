@@ -8,12 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
-
 	"github.com/google/go-cmp/cmp"
 	yaml "go.yaml.in/yaml/v2"
 
 	"github.com/sigil/sigil-integrity-exporter/alerts/mixin"
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 const (

@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
-
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sigil/sigil-integrity-exporter/internal/fielderr"
+	"github.com/sigil/sigil-integrity-exporter/internal/testutil"
 )
 
 func newTestArchive(t *testing.T, retain int) (*Archive, string) {
